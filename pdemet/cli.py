@@ -1,0 +1,124 @@
+"""Command line: ``pdemet run|render|view|bench``.
+
+Errors a user can fix are printed as one line (``pdemet: error: ...``) with exit
+status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pdemet", description="Polyclonal metastasis: multi-clone reaction–diffusion "
+                                "on organ meshes coupled by a cluster flux.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a scenario and write a run directory")
+    r.add_argument("scenario", help="scenario TOML file (e.g. pdemet/scenarios/default.toml)")
+    r.add_argument("--out", required=True, help="output directory (must be new or empty)")
+    r.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    d = sub.add_parser("render", help="write PNG renders and plots of a run directory (no solver needed)")
+    d.add_argument("run_dir")
+    d.add_argument("--out", default=None, help="output folder (default RUN_DIR/renders)")
+    d.add_argument("--size", type=int, nargs=2, default=(1600, 1200), metavar=("W", "H"))
+    d.add_argument("--closeups", type=int, default=3, help="close-ups of the N largest foci per organ")
+    d.add_argument("--step", type=int, default=-1, help="output step to render (default: last)")
+    d.add_argument("--movie", action="store_true", help="also write an animation of the body overview")
+    d.add_argument("--format", default="mp4", choices=("mp4", "gif"), help="animation format")
+
+    v = sub.add_parser("view", help="interactive 3D view of a run (or --html for a self-contained HTML scene)")
+    v.add_argument("run_dir")
+    v.add_argument("--html", default=None, help="write an interactive HTML file instead of opening a window")
+    v.add_argument("--step", type=int, default=-1)
+
+    b = sub.add_parser("bench", help="benchmarks (ratios measured in one run)")
+    b.add_argument("--out", default="bench", help="directory for bench.json and bench.md")
+    b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
+    return p
+
+
+def _error(msg: str, code: int = 2) -> int:
+    try:
+        from mpi4py import MPI
+
+        rank = MPI.COMM_WORLD.rank if "pdemet.backend" in sys.modules else 0
+    except ImportError:  # pragma: no cover
+        rank = 0
+    if rank == 0:
+        print(f"pdemet: error: {msg}", file=sys.stderr)
+    return code
+
+
+def cmd_run(args) -> int:
+    from pdemet.config import scenario_from_toml
+    from pdemet.simulation import Simulation, StepFailure
+
+    scenario = scenario_from_toml(args.scenario)
+    sim = Simulation(scenario)
+    try:
+        summary = sim.run(out=Path(args.out), progress=not args.quiet, overwrite=args.overwrite)
+    except StepFailure as e:
+        return _error(f"{e}; outputs up to the last good output time are in {args.out}", 3)
+    except KeyboardInterrupt:
+        return _error(f"interrupted at t = {sim.t:.4g} days; outputs up to then are in {args.out}", 130)
+    if sim.comm.rank == 0 and not args.quiet:
+        cells = {o: f"{sum(c.values()):.4g}" for o, c in summary["cells_final"].items()}
+        print(f"done: t = {summary['t']:g} days, {summary['steps']['accepted']} steps, "
+              f"{summary['wall_time_s']:.1f} s; cells per organ {cells}; outputs in {args.out}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from pdemet import render
+
+    paths = render.render_run(args.run_dir, out_dir=args.out, size=tuple(args.size), n_closeups=args.closeups,
+                              step=args.step, movie=args.movie, fmt=args.format)
+    from pdemet import plots
+
+    paths += plots.plot_run(args.run_dir, out_dir=args.out)
+    print(f"wrote {len(paths)} files under {Path(paths[0]).parent if paths else args.run_dir}")
+    return 0
+
+
+def cmd_view(args) -> int:
+    from pdemet import render
+
+    if args.html:
+        render.export_html(args.run_dir, args.html, step=args.step)
+        print(f"wrote {args.html}")
+    else:
+        render.view(args.run_dir, step=args.step)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from pdemet import bench
+
+    bench.main(out=Path(args.out), quick=args.quick)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true" if args.command == "render" else os.environ.get("PYVISTA_OFF_SCREEN", "false"))
+    from pdemet.config import ScenarioError
+
+    handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench}
+    try:
+        return handlers[args.command](args)
+    except ScenarioError as e:
+        return _error(str(e))
+    except Exception as e:  # render errors and other user-facing failures carry one-line messages
+        if type(e).__name__ in ("RenderError",):
+            return _error(str(e))
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

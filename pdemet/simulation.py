@@ -1,0 +1,242 @@
+"""Simulation: wires scenario → organs → solvers → coupling → outputs, and runs the time loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from pdemet import config as _config
+from pdemet.backend import MPI
+from pdemet.organs import Organ
+from pdemet.solver import SOLVERS
+from pdemet.terms import TERMS
+
+
+class StepFailure(RuntimeError):
+    """The time step fell below dt_min: the run cannot proceed."""
+
+
+class Simulation:
+    """A multi-organ, multi-clone run.
+
+    >>> sim = Simulation.from_toml("pdemet/scenarios/default.toml")
+    >>> sim.run(out="results")
+    >>> sim.total_cells("fat_pad", "red")
+    """
+
+    def __init__(self, scenario: _config.Scenario, comm=MPI.COMM_WORLD):
+        self.scenario, self.comm = scenario, comm
+        self.cfg = scenario.simulation
+        self.clone_names = scenario.clone_names
+        self.organs: dict[str, Organ] = {}
+        self.solvers = {}
+        for name, ocfg in scenario.organs.items():
+            organ = Organ(ocfg, scenario.clone_names, comm)
+            organ.set_initial()
+            self.organs[name] = organ
+            terms = [TERMS[t]() for t in ocfg.terms]
+            self.solvers[name] = SOLVERS[self.cfg.solver](organ, terms, self.cfg)
+        self.t = 0.0
+        self.dt = self.cfg.dt
+        self.steps = {"accepted": 0, "rejected": 0}
+        self.clipped_cells = 0.0
+        self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0}
+        self.coupling = None
+        self._gatherers = {}
+        for hook in COUPLING_FACTORIES:
+            obj = hook(self)
+            if obj is not None:
+                self.coupling = obj
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path, comm=MPI.COMM_WORLD) -> "Simulation":
+        return cls(_config.scenario_from_toml(path), comm)
+
+    @classmethod
+    def from_dict(cls, data: dict, base_dir=".", comm=MPI.COMM_WORLD) -> "Simulation":
+        return cls(_config.parse_scenario(data, base_dir), comm)
+
+    def gatherer(self, organ: str):
+        """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""
+        from pdemet.organs import FieldGatherer
+
+        if organ not in self._gatherers:
+            self._gatherers[organ] = FieldGatherer(self.organs[organ])
+        return self._gatherers[organ]
+
+    # -- queries ----------------------------------------------------------------------------------
+    def clone_index(self, clone) -> int:
+        if isinstance(clone, (int, np.integer)):
+            return int(clone)
+        return self.clone_names.index(clone)
+
+    def total_cells(self, organ: str, clone=None) -> float:
+        """Cells (∫u dx) of one clone (name or index) in an organ, or of all clones if clone is None."""
+        cells = self.organs[organ].cells_per_clone()
+        return float(cells.sum() if clone is None else cells[self.clone_index(clone)])
+
+    # -- time stepping ---------------------------------------------------------------------------
+    def _check(self, before: dict) -> str | None:
+        """Why the candidate state is unacceptable (None if it is fine); collective over ranks."""
+        bad = 0
+        for name, organ in self.organs.items():
+            u = organ.densities()
+            kappa = organ.capacity
+            if not np.all(np.isfinite(u)):
+                bad |= 1
+            elif u.size and u.min() < -self.cfg.negative_tolerance * kappa:
+                bad |= 2
+            elif u.size and np.max(np.abs(u - before[name])) > self.cfg.max_change * kappa:
+                bad |= 4
+        bad = self.comm.allreduce(bad, op=MPI.BOR)
+        if bad & 1:
+            return "non-finite density"
+        if bad & 2:
+            return "negative density"
+        if bad & 4:
+            return "change too large"
+        return None
+
+    def _clip(self) -> None:
+        """Set round-off negatives (above -tolerance) to zero, counting the cells this adds."""
+        added = 0.0
+        for organ in self.organs.values():
+            for c in organ.clones:
+                a = c.x.array
+                neg = a < 0
+                if np.any(neg):
+                    added -= float(organ.weights @ np.where(neg[: organ.n_owned], a[: organ.n_owned], 0.0))
+                    a[neg] = 0.0
+        self.clipped_cells += self.comm.allreduce(added, op=MPI.SUM)
+
+    def advance(self, t_stop: float) -> float:
+        """Take one accepted step towards t_stop (never past it); return its length."""
+        while True:
+            dt = min(self.dt, t_stop - self.t)
+            before = {n: o.densities() for n, o in self.organs.items()}
+            t0 = _time.perf_counter()
+            ok = all([s.step(self.t, dt) for s in self.solvers.values()])
+            ok = self.comm.allreduce(int(ok), op=MPI.MIN) == 1
+            reason = self._check(before) if ok else "solver did not converge"
+            self.timers["solve"] += _time.perf_counter() - t0
+            if reason is None:
+                break
+            for n, o in self.organs.items():
+                o.set_densities(before[n])
+            self.steps["rejected"] += 1
+            if not self.cfg.adaptive or dt / 2 < self.cfg.dt_min:
+                raise StepFailure(f"step rejected at t = {self.t:.6g} days ({reason}) with dt = {dt:.3g} days; "
+                                  f"reduce simulation.dt or check the parameters")
+            self.dt = dt / 2
+            self._successes = 0
+        self._clip()
+        self.t = t_stop if math.isclose(self.t + dt, t_stop, rel_tol=1e-12, abs_tol=1e-14) else self.t + dt
+        self.steps["accepted"] += 1
+        if self.coupling is not None:
+            t0 = _time.perf_counter()
+            self.coupling.after_step(self.t - dt, dt)
+            self.timers["coupling"] += _time.perf_counter() - t0
+        if self.cfg.adaptive and self.dt < self.cfg.dt:
+            self._successes = getattr(self, "_successes", 0) + 1
+            if self._successes >= 4:
+                self.dt, self._successes = min(2 * self.dt, self.cfg.dt), 0
+        return dt
+
+    def output_times(self) -> list[float]:
+        n = int(math.floor(self.cfg.t_end / self.cfg.output_every + 1e-9))
+        times = [k * self.cfg.output_every for k in range(n + 1)]
+        if times[-1] < self.cfg.t_end * (1 - 1e-12):
+            times.append(self.cfg.t_end)
+        return times
+
+    def run(self, out: str | Path | None = None, progress: bool = False, overwrite: bool = False) -> dict:
+        """Run to t_end; with ``out``, write the run directory. Returns the summary dict."""
+        from pdemet.outputs import RunWriter
+
+        writer = RunWriter(self, out, overwrite=overwrite) if out is not None else None
+        bar = _progress(self, progress)
+        wall0 = _time.perf_counter()
+        status = "completed"
+        try:
+            times = self.output_times()
+            if writer:
+                self._timed_output(writer, self.t)
+            for t_out in times[1:]:
+                while self.t < t_out:
+                    dt = self.advance(t_out)
+                    if bar is not None:
+                        bar.update(dt)
+                        bar.set_postfix_str(f"t={self.t:.3g} d, dt={dt:.2g} d", refresh=False)
+                if writer:
+                    self._timed_output(writer, self.t)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except StepFailure:
+            status = "failed"
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            self.wall_time = _time.perf_counter() - wall0
+            self.summary = self.make_summary(status)
+            if writer:
+                writer.finish(self.summary)
+        return self.summary
+
+    def _timed_output(self, writer, t):
+        t0 = _time.perf_counter()
+        writer.record(t)
+        self.timers["output"] += _time.perf_counter() - t0
+
+    def make_summary(self, status: str) -> dict:
+        from pdemet import __version__
+        from pdemet.backend import PETSc, dolfinx
+
+        cells = {name: dict(zip(self.clone_names, map(float, o.cells_per_clone())))
+                 for name, o in self.organs.items()}
+        solver_stats = {name: dict(s.stats) for name, s in self.solvers.items()}
+        summary = {
+            "status": status,
+            "t": self.t,
+            "t_end": self.cfg.t_end,
+            "solver": self.cfg.solver,
+            "seed": self.cfg.seed,
+            "ranks": self.comm.size,
+            "wall_time_s": getattr(self, "wall_time", None),
+            "steps": dict(self.steps),
+            "final_dt": self.dt,
+            "clipped_cells": self.clipped_cells,
+            "timers_s": dict(self.timers),
+            "dofs": {name: o.V.dofmap.index_map.size_global for name, o in self.organs.items()},
+            "cells_final": cells,
+            "solver_stats": solver_stats,
+            "versions": {"pdemet": __version__, "dolfinx": dolfinx.__version__,
+                         "petsc": ".".join(map(str, PETSc.Sys.getVersion()))},
+            "scenario_sha256": _config.scenario_hash(self.scenario),
+        }
+        if self.coupling is not None:
+            summary.update(self.coupling.summary())
+        return summary
+
+    def resolved_scenario(self) -> dict:
+        return _config.resolved(self.scenario)
+
+
+# Modules that couple organs (the cluster flux) register a factory(sim) -> object | None here.
+COUPLING_FACTORIES: list = []
+from pdemet import seeding as _seeding  # noqa: E402,F401  (registers the cluster flux)
+
+
+def _progress(sim, enabled):
+    if not enabled or sim.comm.rank != 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=sim.cfg.t_end, unit="day", bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} days "
+                "[{elapsed}<{remaining}{postfix}]", dynamic_ncols=True)
