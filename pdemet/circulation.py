@@ -1,0 +1,174 @@
+"""The blood: a 0-D compartment of circulating clusters, stochastic or mean-field.
+
+A circulating cluster of n cells meets competing hazards (1/day):
+  arrest in organ o   λₒ(n)  first-pass organ (lung): a_L(n)/τ;
+                             systemic organ o: (1 − a_L(n))·qₒ·aₒ(n)/τ
+  arrest elsewhere    (1 − a_L(n))·(1 − Σqₒ)·a_other(n)/τ   (unmodeled tissue: counted as cleared)
+  clearance           ln 2 / t½(n)
+  kill                k (anti-circulating-cell drug)
+  dissociation        δ for n ≥ 2: the cluster falls apart into n single cells
+with τ the circulation time, qₒ the organ's fraction of cardiac output and aₒ(n) the
+per-pass arrest probability. Both engines use the same hazards; the stochastic one
+simulates every cluster exactly in continuous time (Gillespie), the mean-field one
+integrates the expected cells per size class exactly (matrix exponential over a step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import expm
+
+from pdemet.clusters import ClusterFluxConfig
+
+LEDGER_KEYS = ("shed", "circulating", "cleared_in_circulation", "killed_in_circulation", "arrested",
+               "failed_to_colonize", "seeded")
+
+
+def new_ledger(organs: list[str]) -> dict:
+    cells = dict.fromkeys(LEDGER_KEYS, 0.0)
+    clusters = dict.fromkeys(LEDGER_KEYS + ("dissociated", "formed_by_dissociation"), 0.0)
+    per_organ = {o: {"arrested_cells": 0.0, "seeded_cells": 0.0, "arrested_clusters": 0.0, "seeded_clusters": 0.0}
+                 for o in organs}
+    by_size = {"arrested_cells": np.zeros(0), "arrested_clusters": np.zeros(0), "seeded_clusters": np.zeros(0)}
+    return {"cells": cells, "clusters": clusters, "per_organ": per_organ, "by_size": by_size}
+
+
+class Hazards:
+    """Hazard table: rows are sizes 1..N, columns are the outcomes (site organs, other, clearance, kill, dissociation)."""
+
+    def __init__(self, cfg: ClusterFluxConfig, sites: list[str]):
+        c = cfg.circulation
+        n = np.arange(1, cfg.sizes.max_size + 1, dtype=float)
+        self.sites = sites
+        first = [s for s in sites if cfg.routing[s].first_pass]
+        a_first = cfg.routing[first[0]].arrest(n) if first else np.zeros_like(n)
+        cols = []
+        for s in sites:
+            r = cfg.routing[s]
+            cols.append(a_first / c.circulation_time if r.first_pass
+                        else (1 - a_first) * r.blood_flow_fraction * r.arrest(n) / c.circulation_time)
+        q_other = 1.0 - sum(cfg.routing[s].blood_flow_fraction for s in sites)
+        a_other = 1.0 - (1.0 - c.other_arrest_probability) ** n
+        cols.append((1 - a_first) * q_other * a_other / c.circulation_time)
+        cols.append(c.clearance_rate(n))
+        cols.append(np.full_like(n, c.kill_rate))
+        cols.append(np.where(n >= 2, c.dissociation_rate, 0.0))
+        self.table = np.stack(cols, axis=1)           # (N, n_sites + 4)
+        self.total = self.table.sum(axis=1)
+        self.OTHER, self.CLEAR, self.KILL, self.DISS = len(sites), len(sites) + 1, len(sites) + 2, len(sites) + 3
+
+
+class StochasticCirculation:
+    """Every circulating cluster, simulated exactly in continuous time. Runs on one rank."""
+
+    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int):
+        self.h = Hazards(cfg, sites)
+        self.K = n_clones
+        self.comps = np.zeros((0, n_clones), dtype=np.int64)  # circulating clusters: clone counts
+
+    def step(self, t, dt, new_comps, new_times, rng, ledger):
+        """Advance [t, t+dt]; new clusters enter at new_times. Returns arrests (time, site, comp) lists."""
+        h = self.h
+        comps = np.concatenate([self.comps, new_comps])
+        entry = np.concatenate([np.full(len(self.comps), t), new_times])
+        arrests_t, arrests_site, arrests_comp, survivors = [], [], [], []
+        t_end = t + dt
+        while len(comps):
+            sizes = comps.sum(axis=1)
+            when = entry + rng.exponential(1.0, len(sizes)) / h.total[sizes - 1]
+            fired = when < t_end
+            survivors.append(comps[~fired])
+            fc, fw, fs = comps[fired], when[fired], sizes[fired]
+            # Which outcome fired: inverse transform on the cumulative hazard fractions.
+            cum = np.cumsum(h.table[fs - 1], axis=1) / h.total[fs - 1][:, None]
+            outcome = np.minimum((rng.random(len(fs))[:, None] > cum).sum(axis=1), cum.shape[1] - 1)
+            for key, col in (("cleared_in_circulation", h.OTHER), ("cleared_in_circulation", h.CLEAR),
+                             ("killed_in_circulation", h.KILL)):
+                sel = outcome == col
+                ledger["cells"][key] += float(fs[sel].sum())
+                ledger["clusters"][key] += float(sel.sum())
+            arrested = outcome < len(h.sites)
+            arrests_t.append(fw[arrested])
+            arrests_site.append(outcome[arrested])
+            arrests_comp.append(fc[arrested])
+            # Dissociation: each cell goes on as a single from the moment its cluster broke up.
+            dis = outcome == h.DISS
+            counts = fc[dis].ravel()
+            clone = np.repeat(np.tile(np.arange(self.K), int(dis.sum())), counts)
+            entry = np.repeat(np.repeat(fw[dis], self.K), counts)
+            comps = np.zeros((len(clone), self.K), dtype=np.int64)
+            comps[np.arange(len(clone)), clone] = 1
+            ledger["clusters"]["dissociated"] += float(dis.sum())
+            ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
+        self.comps = np.concatenate(survivors) if survivors else np.zeros((0, self.K), dtype=np.int64)
+        ledger["cells"]["circulating"] = float(self.comps.sum())
+        ledger["clusters"]["circulating"] = float(len(self.comps))
+        if not arrests_t:
+            return np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, self.K), dtype=np.int64)
+        return np.concatenate(arrests_t), np.concatenate(arrests_site).astype(int), np.concatenate(arrests_comp)
+
+    def state(self) -> dict:
+        return {"comps": self.comps.copy()}
+
+    def set_state(self, state) -> None:
+        self.comps = np.asarray(state["comps"], dtype=np.int64).reshape(-1, self.K)
+
+
+class MeanFieldCirculation:
+    """Expected cells per size class and clone; outflows integrated exactly over each step."""
+
+    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int):
+        self.h = Hazards(cfg, sites)
+        self.cfg = cfg
+        self.N = cfg.sizes.max_size
+        self.K = n_clones
+        self.n_out = self.h.table.shape[1]
+        self.Y = np.zeros((self.N, n_clones))  # expected circulating cells (size class, clone)
+        self._cache = {}
+
+    def _propagator(self, dt):
+        """exp(G dt) for the state [Y (N), outflow cells per (outcome, size) (n_out·N), inflow switch (1)]."""
+        if dt not in self._cache:
+            N, n_out = self.N, self.n_out
+            size = N + n_out * N + 1
+            G = np.zeros((size, size))
+            idx = np.arange(N)
+            G[idx, idx] = -self.h.total
+            for k in range(n_out):
+                G[N + k * N + idx, idx] = self.h.table[:, k]
+            # dissociated cells of every size re-enter as singles
+            G[0, 1:N] += self.h.table[1:, self.h.DISS]
+            G[:N, -1] = self.cfg.sizes.cell_pmf() / dt
+            if len(self._cache) > 16:
+                self._cache.clear()
+            self._cache[dt] = expm(G * dt)
+        return self._cache[dt]
+
+    def step(self, dt, shed_cells, ledger):
+        """shed_cells: (K,) expected cells shed over the step. Returns arrested cells (n_sites, N, K)."""
+        E = self._propagator(dt)
+        N, n_out = self.N, self.n_out
+        X0 = np.zeros((E.shape[0], self.K))
+        X0[:N] = self.Y
+        X0[-1] = shed_cells
+        X = E @ X0
+        self.Y = X[:N]
+        out = X[N:N + n_out * N].reshape(n_out, N, self.K)
+        sizes = np.arange(1, N + 1, dtype=float)[:, None]
+        h = self.h
+        for key, cols in (("cleared_in_circulation", (h.OTHER, h.CLEAR)), ("killed_in_circulation", (h.KILL,))):
+            for col in cols:
+                ledger["cells"][key] += float(out[col].sum())
+                ledger["clusters"][key] += float((out[col] / sizes).sum())
+        dis = out[h.DISS]
+        ledger["clusters"]["dissociated"] += float((dis / sizes).sum())
+        ledger["clusters"]["formed_by_dissociation"] += float(dis.sum())
+        ledger["cells"]["circulating"] = float(self.Y.sum())
+        ledger["clusters"]["circulating"] = float((self.Y / sizes).sum())
+        return out[: len(h.sites)]
+
+    def state(self) -> dict:
+        return {"Y": self.Y.copy()}
+
+    def set_state(self, state) -> None:
+        self.Y = np.asarray(state["Y"], dtype=float).reshape(self.N, self.K)
