@@ -18,10 +18,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a scenario and write a run directory")
-    r.add_argument("scenario", help="scenario TOML file (e.g. pdemet/scenarios/default.toml)")
-    r.add_argument("--out", required=True, help="output directory (must be new or empty)")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file (e.g. pdemet/scenarios/default.toml)")
+    r.add_argument("--out", help="output directory (must be new or empty)")
     r.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--checkpoint-every", type=float, default=None, metavar="DAYS",
+                   help="write RUN_DIR/checkpoint.npz every DAYS of simulated time (atomically)")
+    r.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue the run in RUN_DIR from its checkpoint (scenario and --out are taken from it)")
 
     d = sub.add_parser("render", help="write PNG renders and plots of a run directory (no solver needed)")
     d.add_argument("run_dir")
@@ -59,10 +63,22 @@ def cmd_run(args) -> int:
     from pdemet.config import scenario_from_toml
     from pdemet.simulation import Simulation, StepFailure
 
+    if args.resume:
+        if args.scenario or args.out:
+            return _error("--resume RUN_DIR takes the scenario and output directory from RUN_DIR; drop them")
+        args.out = args.resume
+        args.scenario = str(Path(args.resume) / "scenario.toml")
+        if not Path(args.scenario).is_file():
+            return _error(f"--resume: {args.resume} is not a pdemet run directory (no scenario.toml)")
+    elif not args.scenario or not args.out:
+        return _error("run needs a SCENARIO and --out DIR (or --resume RUN_DIR)")
+    if args.checkpoint_every is not None and not args.checkpoint_every > 0:
+        return _error(f"--checkpoint-every: got {args.checkpoint_every}, expected a positive number of days")
     scenario = scenario_from_toml(args.scenario)
     sim = Simulation(scenario)
     try:
-        summary = sim.run(out=Path(args.out), progress=not args.quiet, overwrite=args.overwrite)
+        summary = sim.run(out=Path(args.out), progress=not args.quiet, overwrite=args.overwrite,
+                          checkpoint_every=args.checkpoint_every, resume=bool(args.resume))
     except StepFailure as e:
         return _error(f"{e}; outputs up to the last good output time are in {args.out}", 3)
     except KeyboardInterrupt:

@@ -162,7 +162,7 @@ class SimulationConfig:
 @dataclass
 class InitialConfig:
     shape: str = "none"          # "ball" | "box" | "none"
-    center: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # mm
+    center: list[float] | None = None  # mm; default: the organ's centroid
     radius: float = 1.0          # mm (ball)
     extent: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])  # mm, full edge lengths (box)
     density: float = 0.0         # cells/mm³, total over clones
@@ -327,7 +327,7 @@ def _parse_organ(t: Table, name: str, n_clones: int, base_dir: Path, term_regist
     i = t.table("initial")
     initial = InitialConfig(
         shape=i.string("shape", "none", ("ball", "box", "none")),
-        center=i.vector("center", 3, [0.0, 0.0, 0.0], unit="mm"),
+        center=i.vector("center", 3, unit="mm") if i.has("center") else i.raw("center", None),
         radius=i.number("radius", 1.0, positive=True, unit="mm"),
         extent=i.vector("extent", 3, [1.0, 1.0, 1.0], positive=True, unit="mm"),
         density=i.number("density", 0.0, nonneg=True, unit="cells/mm³"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -80,12 +81,18 @@ class VTKHDFWriter:
     layout DOLFINx's own ``dolfinx.io.vtkhdf`` uses and ParaView/PyVista read.
     """
 
-    def __init__(self, path: str | Path, points: np.ndarray, tets: np.ndarray, names: Sequence[str]):
+    def __init__(self, path: str | Path, points: np.ndarray, tets: np.ndarray, names: Sequence[str],
+                 create: bool = True):
         self.path = Path(path)
         self.names = list(names)
         self.n_points = int(points.shape[0])
+        if create:
+            self._create(points, tets)
+
+    def _create(self, points, tets):
         tets = np.asarray(tets, dtype=np.int64)
-        with h5py.File(self.path, "w") as f:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with h5py.File(tmp, "w") as f:
             g = f.create_group("VTKHDF")
             g.attrs["Version"] = np.array([2, 2], dtype=np.int32)
             g.attrs.create("Type", np.bytes_(b"UnstructuredGrid"))
@@ -107,9 +114,27 @@ class VTKHDFWriter:
             for name in self.names:
                 pd.create_dataset(name, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=True)
                 pdo.create_dataset(name, shape=(0,), maxshape=(None,), dtype=np.int64)
+        os.replace(tmp, self.path)
 
     def write_step(self, time: float, arrays: Mapping[str, np.ndarray]) -> None:
-        with h5py.File(self.path, "a") as f:
+        """Append one step. The file is updated as a copy then renamed: a kill never corrupts it."""
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        shutil.copyfile(self.path, tmp)
+        self._append(tmp, time, arrays)
+        os.replace(tmp, self.path)
+
+    def truncate(self, t_max: float) -> None:
+        """Drop the steps after t_max (used when a run resumes from an earlier checkpoint)."""
+        data = read_vtkhdf(self.path)
+        keep = data["times"] <= t_max * (1 + 1e-12) + 1e-300
+        if keep.all():
+            return
+        self._create(data["points"], data["tets"])
+        for k in np.flatnonzero(keep):
+            self.write_step(float(data["times"][k]), {n: data["arrays"][n][k] for n in self.names})
+
+    def _append(self, path, time, arrays) -> None:
+        with h5py.File(path, "a") as f:
             g = f["VTKHDF"]
             steps = g["Steps"]
             k = int(steps.attrs["NSteps"][0])

@@ -80,6 +80,11 @@ class Organ:
         local = np.array([self.weights @ c.x.array[: self.n_owned] for c in self.clones])
         return self.comm.allreduce(local, MPI.SUM)
 
+    def centroid(self) -> np.ndarray:
+        """Volume centroid of the organ (mm)."""
+        local = self.x[:, : self.n_owned] @ self.weights
+        return self.comm.allreduce(local, MPI.SUM) / self.volume
+
     # -- initial condition --------------------------------------------------------------------
     def set_initial(self) -> None:
         init = self.cfg.initial
@@ -88,7 +93,8 @@ class Organ:
         weights = weights / weights.sum()
         u = np.zeros((k, self.x.shape[1]))
         if init.shape != "none" and init.density > 0:
-            d = self.x - np.asarray(init.center)[:, None]
+            center = self.centroid() if init.center is None else np.asarray(init.center)
+            d = self.x - center[:, None]
             # Relative slack of 1e-9 so that nodes exactly on the edge are in, whatever the
             # last-bit differences of coordinates between partitions.
             if init.shape == "ball":
@@ -118,7 +124,7 @@ class FieldGatherer:
         m = organ.mesh
         comm = organ.comm
         n_cells = m.topology.index_map(3).size_local
-        gdofs = m.geometry.dofmap[:n_cells]
+        gdofs = m.geometry.dofmaps[0][:n_cells]
         orig = np.asarray(m.geometry.input_global_indices, dtype=np.int64)
         if organ.degree == 1:
             self.W, self.w = organ.V, None
@@ -167,6 +173,12 @@ class FieldGatherer:
         out = np.zeros(self.n_points)
         out[np.searchsorted(self.uniq, np.concatenate(all_orig))] = np.concatenate(all_vals)
         return out
+
+    def set_from_nodes(self, fn, values: np.ndarray) -> None:
+        """Set a P1 Function from a node array in original order (the same array on every rank)."""
+        pos = np.searchsorted(self.uniq_global(np.arange(len(values))), self.local_orig)
+        fn.x.array[self.node_dof[self.local_nodes]] = values[pos]
+        fn.x.scatter_forward()
 
     def add_to_clones(self, nodes: np.ndarray, deltas: np.ndarray) -> None:
         """Add deltas (len(nodes), K) at nodes (positions in the original order) to the clone fields.

@@ -30,13 +30,15 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
 class RunWriter:
     """Records time series and fields at output times; writes scenario.toml and summary.json."""
 
-    def __init__(self, sim, out, overwrite=False):
+    def __init__(self, sim, out, overwrite=False, resume=False):
         self.sim, self.out = sim, Path(out)
         self.rank0 = sim.comm.rank == 0
+        self.last_output_time = -1.0
         err = None
         if self.rank0:
             try:
-                prepare_out_dir(self.out, overwrite)
+                if not resume:
+                    prepare_out_dir(self.out, overwrite)
             except Exception as e:  # share the verdict so that all ranks stop together
                 err = e
         err = sim.comm.bcast(err, root=0)
@@ -47,12 +49,15 @@ class RunWriter:
         self.fields = {}
         names = sim.clone_names + ["total"]
         if self.rank0:
-            io.atomic_write_text(self.out / "scenario.toml", dump_toml(sim.resolved_scenario()))
+            if not resume:
+                io.atomic_write_text(self.out / "scenario.toml", dump_toml(sim.resolved_scenario()))
             for name, g in self.gatherers.items():
-                self.fields[name] = io.VTKHDFWriter(self.out / "fields" / f"{name}.vtkhdf", g.points, g.tets, names)
+                self.fields[name] = io.VTKHDFWriter(self.out / "fields" / f"{name}.vtkhdf", g.points, g.tets, names,
+                                                    create=not resume)
 
     def record(self, t: float) -> None:
         sim = self.sim
+        self.last_output_time = t
         for name, organ in sim.organs.items():
             cells = organ.cells_per_clone()
             self.rows.extend((t, name, c, float(n)) for c, n in zip(sim.clone_names, cells))

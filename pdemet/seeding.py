@@ -266,6 +266,24 @@ class ClusterFlux:
             "seeding_efficiency": self.efficiency(),
         }
 
+    def state(self) -> dict:
+        """Everything needed to continue the flux exactly (rank 0 holds it; other ranks return None)."""
+        if not self.rank0:
+            return None
+        return {"rng": self.rng.bit_generator.state, "blood": self.blood.state(), "ledger": self.ledger,
+                "events": self.events, "census": self.census,
+                "last_foci": {o: [dict(f) for f in foci] for o, foci in self.last_foci.items()}}
+
+    def set_state(self, state) -> None:
+        if not self.rank0:
+            return
+        self.rng.bit_generator.state = state["rng"]
+        self.blood.set_state(state["blood"])
+        self.ledger = state["ledger"]
+        self.events = [tuple(e) for e in state["events"]]
+        self.census = [tuple(r) for r in state["census"]]
+        self.last_foci = state["last_foci"]
+
     def body_cells(self) -> float:
         """Cells everywhere: fields + circulation + everything that left (for conservation checks)."""
         fields = sum(self.sim.total_cells(o) for o in self.sim.organs)

@@ -154,39 +154,60 @@ class Simulation:
             times.append(self.cfg.t_end)
         return times
 
-    def run(self, out: str | Path | None = None, progress: bool = False, overwrite: bool = False) -> dict:
-        """Run to t_end; with ``out``, write the run directory. Returns the summary dict."""
+    def run(self, out: str | Path | None = None, progress: bool = False, overwrite: bool = False,
+            checkpoint_every: float | None = None, resume: bool = False) -> dict:
+        """Run to t_end; with ``out``, write the run directory. Returns the summary dict.
+
+        ``checkpoint_every`` (days) writes ``out/checkpoint.npz`` atomically; ``resume=True`` continues
+        the run found in ``out`` from its checkpoint. Ctrl-C stops after the current step with
+        consistent outputs (status "interrupted", exit 130 from the CLI); a step that cannot be
+        taken stops with the last good state checkpointed (status "failed").
+        """
+        from pdemet import checkpoint
         from pdemet.outputs import RunWriter
 
-        writer = RunWriter(self, out, overwrite=overwrite) if out is not None else None
+        writer = RunWriter(self, out, overwrite=overwrite, resume=resume) if out is not None else None
+        if resume:
+            checkpoint.load(self, writer)
+        elif writer:
+            self._timed_output(writer, self.t)
         bar = _progress(self, progress)
+        if bar is not None:
+            bar.update(self.t)
         wall0 = _time.perf_counter()
         status = "completed"
+        interrupted = _InterruptFlag(self.comm)
+        next_ckpt = self.t + checkpoint_every if checkpoint_every else math.inf
         try:
-            times = self.output_times()
-            if writer:
-                self._timed_output(writer, self.t)
-            for t_out in times[1:]:
-                while self.t < t_out:
-                    dt = self.advance(t_out)
-                    if bar is not None:
-                        bar.update(dt)
-                        bar.set_postfix_str(f"t={self.t:.3g} d, dt={dt:.2g} d", refresh=False)
-                if writer:
-                    self._timed_output(writer, self.t)
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
+            with interrupted:
+                for t_out in self.output_times():
+                    while self.t < t_out * (1 - 1e-12) and not interrupted.is_set():
+                        dt = self.advance(t_out)
+                        if bar is not None:
+                            bar.update(dt)
+                            bar.set_postfix_str(f"t={self.t:.3g} d, dt={dt:.2g} d", refresh=False)
+                        if writer and self.t >= next_ckpt * (1 - 1e-12):
+                            checkpoint.save(self, writer)
+                            next_ckpt = self.t + checkpoint_every
+                    if interrupted.is_set():
+                        status = "interrupted"
+                        break
+                    if writer and t_out > writer.last_output_time:
+                        self._timed_output(writer, self.t)
         except StepFailure:
             status = "failed"
             raise
         finally:
             if bar is not None:
                 bar.close()
+            if writer and (checkpoint_every or status != "completed"):
+                checkpoint.save(self, writer)  # the last good state
             self.wall_time = _time.perf_counter() - wall0
             self.summary = self.make_summary(status)
             if writer:
                 writer.finish(self.summary)
+        if status == "interrupted":
+            raise KeyboardInterrupt
         return self.summary
 
     def _timed_output(self, writer, t):
@@ -231,6 +252,34 @@ class Simulation:
 # Modules that couple organs (the cluster flux) register a factory(sim) -> object | None here.
 COUPLING_FACTORIES: list = []
 from pdemet import seeding as _seeding  # noqa: E402,F401  (registers the cluster flux)
+
+
+class _InterruptFlag:
+    """SIGINT sets a flag (all ranks agree on it each step) instead of raising mid-step."""
+
+    def __init__(self, comm):
+        self.comm, self.flag, self.previous = comm, False, None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.flag = True
+
+    def is_set(self) -> bool:
+        return bool(self.comm.allreduce(int(self.flag), op=MPI.MAX))
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def _progress(sim, enabled):

@@ -1,0 +1,169 @@
+"""Cluster flux: exact bookkeeping, polyclonality statistics, clearance, routing, modes, determinism."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from pdemet.circulation import Hazards, MeanFieldCirculation, StochasticCirculation, new_ledger
+from pdemet.clusters import Circulation, ClusterFluxConfig, SiteRouting, SizeDistribution
+from pdemet.simulation import Simulation
+
+from conftest import run_cli
+
+
+def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None, t_end=2.0, seed=5, K=4):
+    tissue = {"box": [3.0, 3.0, 1.5], "cells": [6, 6, 3]}
+    primary = dict(tissue, role="primary", diffusion=0.01,
+                   initial={"shape": "ball", "center": [1.5, 1.5, 0.75], "radius": 1.0, "density": 5.0e5,
+                            "mixing": mixing})
+    lung = dict(tissue, role="site", first_pass=True, arrest_probability=0.01, arrest_size_exponent=1.5)
+    liver = dict(tissue, role="site", blood_flow_fraction=0.25, arrest_probability=0.02, vascular_contrast=2.0)
+    for organ in (primary, lung, liver):
+        organ["terms"] = ["diffusion", "logistic"] if growth else ["diffusion"]
+        if growth:
+            organ["growth_rate"] = 0.2
+    flux = {"mode": mode, "shedding_rate": 0.02, "shedding_weight": "uniform",
+            "survival": {"single": 0.01, "exponent": 2.0}}
+    if size:
+        flux["sizes"] = {"kind": "fixed", "size": size, "max_size": max(size, 2)}
+    return {
+        "simulation": {"t_end": t_end, "dt": 0.25, "output_every": 1.0, "seed": seed},
+        "clones": {"names": ["red", "green", "blue", "yellow"][:K]},
+        "organs": {"primary": primary, "lung": lung, "liver": liver},
+        "cluster_flux": flux,
+    }
+
+
+def initial_cells(sim):
+    return sum(sim.total_cells(o) for o in sim.organs)
+
+
+@pytest.mark.parametrize("mode", ["stochastic", "mean_field"])
+def test_every_cell_is_accounted_for(mode):
+    sim = Simulation.from_dict(flux_scenario(mode=mode, growth=False, t_end=3.0))
+    before = initial_cells(sim)
+    sim.run()
+    after = sim.coupling.body_cells()
+    c = sim.coupling.ledger["cells"]
+    print(f"{mode}: body cells {before:.10g} -> {after:.10g}; ledger {c}")
+    assert c["shed"] > 1000
+    assert abs(after - before) / before < 1e-9
+    assert c["shed"] == pytest.approx(c["circulating"] + c["cleared_in_circulation"] + c["killed_in_circulation"]
+                                      + c["arrested"], rel=1e-12)
+    assert c["arrested"] == pytest.approx(c["failed_to_colonize"] + c["seeded"], rel=1e-12)
+    seeded_in_fields = sum(sim.total_cells(o) for o in ("lung", "liver"))
+    assert seeded_in_fields == pytest.approx(c["seeded"], rel=1e-9)
+
+
+def _poly_fraction_of_arrests(sim):
+    events = sim.coupling.events
+    counts = np.array([e[7:] for e in events])
+    return float(np.mean((counts > 0).sum(axis=1) >= 2)), len(events)
+
+
+def test_polyclonal_fraction_of_clusters_matches_exact_probability():
+    """Intermixed primary, K = 4 equal clones, clusters of n = 3: P(≥ 2 clones) = 1 − K·K^(−n) = 0.9375."""
+    sim = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0))
+    sim.run()
+    frac, n = _poly_fraction_of_arrests(sim)
+    exact = 1 - 4 * 4.0 ** -3
+    se = math.sqrt(exact * (1 - exact) / n)
+    print(f"polyclonal fraction of {n} arrested clusters: {frac:.4f} (exact {exact:.4f} ± {se:.4f})")
+    assert n > 500
+    assert abs(frac - exact) < 4 * se
+    seg = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0, mixing="sectors"))
+    seg.run()
+    frac_seg, n_seg = _poly_fraction_of_arrests(seg)
+    print(f"segregated primary: {frac_seg:.4f} of {n_seg}")
+    assert frac_seg < exact - 10 * se
+
+
+def test_clearance_alone_gives_the_half_life_per_size():
+    cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=10),
+                            circulation=Circulation(half_life_single=0.02, half_life_exponent=0.7))
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 10):
+        blood = StochasticCirculation(cfg, [], 1)
+        m = 20000
+        comps = np.full((m, 1), n)
+        half_life = 0.02 * n ** -0.7
+        blood.step(0.0, half_life, comps, np.zeros(m), rng, new_ledger([]))
+        left = len(blood.comps) / m
+        assert abs(left - 0.5) < 4 * math.sqrt(0.25 / m), (n, left)
+        mf = MeanFieldCirculation(cfg, [], 1)
+        mf.Y[n - 1] = 1.0
+        mf.step(half_life, np.zeros(1), new_ledger([]))
+        assert mf.Y.sum() == pytest.approx(0.5, rel=1e-10)
+
+
+def test_routing_fractions_are_reproduced_by_arrests():
+    n_max = 4
+    routing = {"lung": SiteRouting(first_pass=True, arrest_probability=0.02, arrest_size_exponent=2.0),
+               "liver": SiteRouting(blood_flow_fraction=0.25, arrest_probability=0.05),
+               "brain": SiteRouting(blood_flow_fraction=0.12, arrest_probability=0.05)}
+    circ = Circulation(circulation_time=1e-4, half_life_single=0.01)
+    cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=n_max), circulation=circ,
+                            routing=routing)
+    rng = np.random.default_rng(1)
+    blood = StochasticCirculation(cfg, list(routing), 1)
+    for n in (1, 4):
+        m = 40000
+        _, site, _ = blood.step(0.0, 10.0, np.full((m, 1), n), np.zeros(m), rng, new_ledger(list(routing)))
+        # independent of pdemet's Hazards: the per-pass laws written out
+        a_l = 1 - (1 - 0.02) ** (n ** 2)
+        a_s = 1 - (1 - 0.05) ** n
+        lam = np.array([a_l, (1 - a_l) * 0.25 * a_s, (1 - a_l) * 0.12 * a_s]) / 1e-4
+        clear = math.log(2) / (0.01 * n ** -0.7)
+        expected = lam / (lam.sum() + clear)
+        observed = np.bincount(site, minlength=3) / m
+        print(f"n={n}: arrests by organ {observed} expected {expected}")
+        assert np.all(np.abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / m) + 1e-12)
+
+
+def test_mean_field_matches_the_average_of_stochastic_runs():
+    seeded = []
+    for seed in range(8):
+        sim = Simulation.from_dict(flux_scenario(growth=False, t_end=1.0, seed=seed))
+        sim.run()
+        seeded.append(sim.coupling.ledger["cells"]["seeded"])
+    mf = Simulation.from_dict(flux_scenario(mode="mean_field", growth=False, t_end=1.0))
+    mf.run()
+    mean, se = np.mean(seeded), np.std(seeded, ddof=1) / math.sqrt(len(seeded))
+    expected = mf.coupling.ledger["cells"]["seeded"]
+    print(f"seeded cells: stochastic {mean:.1f} ± {se:.1f} (8 seeds), mean field {expected:.1f}")
+    assert abs(mean - expected) < 4 * se + 1e-3 * expected
+
+
+def test_same_seed_same_tables_on_one_and_two_ranks(tmp_path, write_toml):
+    path = write_toml(flux_scenario(t_end=2.0, seed=11))
+    outs = []
+    for n in (1, 2, 1):
+        out = tmp_path / f"out{len(outs)}"
+        r = run_cli("run", path, "--out", out, "--quiet", mpi=n if n > 1 else 0)
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    for name in ("seeding.csv", "census.csv"):
+        texts = [(o / name).read_text() for o in outs]
+        assert texts[0] == texts[2], f"{name} differs between two serial runs with the same seed"
+        a, b = (list(csv.reader(t.splitlines())) for t in texts[:2])
+        assert len(a) == len(b) and len(a) > 1
+        for ra, rb in zip(a[1:], b[1:]):
+            assert ra[:2] == rb[:2] and np.allclose(np.array(ra[2:], float), np.array(rb[2:], float),
+                                                    rtol=1e-9, atol=1e-9), (name, ra, rb)
+
+
+def test_census_finds_separate_foci_with_exact_fractions():
+    from pdemet.census import find_foci, mesh_edges
+
+    # a chain of 6 nodes (5 "tets" reusing edges); foci: nodes 0–1 and 3–5
+    tets = np.array([[0, 1, 1, 1], [3, 4, 4, 4], [4, 5, 5, 5], [1, 2, 2, 2], [2, 3, 3, 3]])
+    u = np.array([[1.0, 1.0, 0.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 2.0, 4.0, 1.0]])
+    w = np.ones(6)
+    pts = np.arange(18, dtype=float).reshape(6, 3)
+    foci = find_foci(u, w, pts, mesh_edges(tets), 0.5, 0.05)
+    assert [f["cells"] for f in foci] == [10.0, 2.0]
+    assert np.allclose(foci[0]["fractions"], [0.3, 0.7]) and foci[0]["polyclonal"] == 1
+    assert np.allclose(foci[1]["fractions"], [1.0, 0.0]) and foci[1]["polyclonal"] == 0
+    assert foci[1]["shannon"] == 0.0 and foci[0]["simpson"] == pytest.approx(1 - 0.09 - 0.49)

@@ -1,0 +1,177 @@
+"""Reliability: kill/resume gives the uninterrupted result, Ctrl-C stops cleanly, fuzzed scenarios fail in one line."""
+
+import copy
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from pdemet.config import ScenarioError, dump_toml, parse_scenario
+from pdemet.io import read_vtkhdf
+
+from conftest import ROOT, VENV_BIN, box_scenario, run_cli
+
+QUICK = ROOT / "pdemet" / "scenarios" / "quick.toml"
+TABLES = ("timeseries.csv", "seeding.csv", "census.csv")
+
+
+def _cmd(*args, mpi=0):
+    cmd = [sys.executable, "-m", "pdemet.cli", *map(str, args)]
+    return [str(VENV_BIN / "mpiexec"), "-n", str(mpi), *cmd] if mpi else cmd
+
+
+def _compare_runs(a, b):
+    for name in TABLES:
+        assert (a / name).read_text() == (b / name).read_text(), name
+    worst = 0.0
+    for f in sorted((a / "fields").glob("*.vtkhdf")):
+        x, y = read_vtkhdf(f), read_vtkhdf(b / "fields" / f.name)
+        assert np.array_equal(x["times"], y["times"])
+        for key in x["arrays"]:
+            worst = max(worst, float(np.max(np.abs(x["arrays"][key] - y["arrays"][key]), initial=0.0)))
+    return worst
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_sigkill_and_resume_reproduce_the_uninterrupted_run(tmp_path, ranks):
+    ref = tmp_path / "ref"
+    r = run_cli("run", QUICK, "--out", ref, "--quiet", mpi=ranks if ranks > 1 else 0)
+    assert r.returncode == 0, r.stderr
+    rng = np.random.default_rng(ranks)
+    cycles = 0
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(_cmd("run", QUICK, "--out", run, "--quiet", "--checkpoint-every", "0.5",
+                                 mpi=ranks if ranks > 1 else 0), cwd=ROOT, start_new_session=True)
+    while True:
+        time.sleep(float(rng.uniform(1.5, 3.5)))
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        cycles += 1
+        if not (run / "checkpoint.npz").exists():  # killed before the first checkpoint: start again
+            proc = subprocess.Popen(_cmd("run", QUICK, "--out", run, "--quiet", "--overwrite", "--checkpoint-every",
+                                         "0.5", mpi=ranks if ranks > 1 else 0), cwd=ROOT, start_new_session=True)
+            continue
+        proc = subprocess.Popen(_cmd("run", "--resume", run, "--quiet", "--checkpoint-every", "0.5",
+                                     mpi=ranks if ranks > 1 else 0), cwd=ROOT, start_new_session=True)
+    assert proc.returncode == 0
+    worst = _compare_runs(ref, run)
+    print(f"{ranks} rank(s): {cycles} SIGKILL/resume cycles, max field difference {worst:.3e}")
+    assert worst <= 1e-12
+
+
+def test_resume_after_every_checkpoint(tmp_path):
+    """Deterministic version: stop (Ctrl-C) at several times, resume each time."""
+    ref = tmp_path / "ref"
+    assert run_cli("run", QUICK, "--out", ref, "--quiet").returncode == 0
+    run = tmp_path / "run"
+    proc = subprocess.Popen(_cmd("run", QUICK, "--out", run, "--quiet", "--checkpoint-every", "1"), cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 130:
+        assert "interrupted at t =" in err and "Traceback" not in err
+        summary = (run / "summary.json").read_text()
+        assert '"status": "interrupted"' in summary
+        r = run_cli("run", "--resume", run, "--quiet")
+        assert r.returncode == 0, r.stderr
+    else:  # finished before the signal arrived
+        assert proc.returncode == 0
+    assert _compare_runs(ref, run) <= 1e-12
+
+
+def test_failed_run_stops_cleanly_with_last_good_state(tmp_path, write_toml):
+    data = box_scenario(growth_rate=50.0, initial={"shape": "box", "center": [1, 1, 0.5], "extent": [3, 3, 2],
+                                                   "density": 1.0e5})
+    data["simulation"].update(dt=0.5, dt_min=0.01, max_change=0.01)
+    out = tmp_path / "out"
+    r = run_cli("run", write_toml(data), "--out", out, "--quiet")
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.count("\n") == 1 and "step rejected" in r.stderr and "Traceback" not in r.stderr
+    assert '"status": "failed"' in (out / "summary.json").read_text()
+    assert (out / "checkpoint.npz").exists()
+    assert "nan" not in (out / "timeseries.csv").read_text().lower()
+
+
+# ---------------------------------------------------------------------------------------- fuzzing
+BASE = box_scenario()
+BASE["cluster_flux"] = {"shedding_rate": 0.01, "sizes": {"max_size": 10}}
+BASE["organs"]["site"] = {"role": "site", "box": [1.0, 1.0, 1.0], "cells": [2, 2, 2], "first_pass": True,
+                          "arrest_probability": 0.1}
+
+
+def _paths(d, prefix=()):
+    for k, v in d.items():
+        yield prefix + (k,)
+        if isinstance(v, dict):
+            yield from _paths(v, prefix + (k,))
+
+
+PATHS = list(_paths(BASE))
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 100), st.floats(allow_nan=True, allow_infinity=True),
+                   st.text(max_size=8), st.lists(st.floats(-1, 10), max_size=4), st.just({}),
+                   st.sampled_from(["primary", "site", "ball", "sectors", "imex", "newton", "stochastic",
+                                    "#ff0000", "meshes/lung.msh", "nonexistent.msh"]))
+
+
+def _mutate(data, path, value, rename):
+    data = copy.deepcopy(data)
+    node = data
+    for p in path[:-1]:
+        node = node[p]
+    if rename:
+        node[path[-1] + "x"] = node.pop(path[-1])
+    elif value is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from(PATHS), VALUES, st.booleans()), min_size=1, max_size=3))
+def test_fuzzed_scenarios_validate_or_fail_in_one_line(mutations):
+    data = BASE
+    for path, value, rename in mutations:
+        try:
+            data = _mutate(data, path, value, rename)
+        except (KeyError, TypeError, AttributeError):
+            continue  # an earlier mutation removed or replaced this path
+    try:
+        scenario = parse_scenario(data, ROOT)
+    except ScenarioError as e:
+        assert "\n" not in str(e) and str(e)
+        return
+    assert scenario.n_clones >= 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(PATHS), VALUES)
+def test_fuzzed_runs_never_traceback_or_leave_partial_output(tmp_path_factory, path, value):
+    data = _mutate(BASE, path, value, False)
+    if isinstance(data.get("simulation"), dict) and "t_end" in data["simulation"]:
+        data["simulation"]["t_end"] = 0.2  # keep the runs short
+    tmp = tmp_path_factory.mktemp("fuzz")
+    try:
+        text = dump_toml(data)
+    except TypeError:
+        return
+    scenario = tmp / "s.toml"
+    scenario.write_text(text)
+    out = tmp / "out"
+    r = run_cli("run", scenario, "--out", out, "--quiet")
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode in (0, 2, 3), r.stderr
+    if r.returncode == 2:
+        assert r.stderr.count("\n") == 1
+        assert not out.exists() or not any(out.iterdir())
+    else:
+        assert (out / "summary.json").exists()

@@ -1,0 +1,95 @@
+"""Bad scenarios stop with one line naming the key and what was expected (exit 2, no traceback)."""
+
+import pytest
+
+from pdemet.config import ScenarioError, parse_scenario
+
+from conftest import box_scenario, run_cli
+
+
+def mutate(path, value):
+    data = box_scenario()
+    node = data
+    *parents, last = path
+    for p in parents:
+        node = node[p]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return data
+
+
+DELETE = object()
+
+CASES = [
+    (("organs", "tissue", "difusion"), 0.1, "organs.tissue.difusion: unknown key", "did you mean 'diffusion'"),
+    (("organs", "tissue", "diffusion"), "fast", "organs.tissue.diffusion: got a string 'fast'", "mm²/day"),
+    (("organs", "tissue", "diffusion"), -1.0, "organs.tissue.diffusion: got -1.0", "non-negative"),
+    (("organs", "tissue", "growth_rate"), [0.1, 0.2, 0.3], "organs.tissue.growth_rate: got 3 values", "one per clone"),
+    (("organs", "tissue", "carrying_capacity"), 0.0, "organs.tissue.carrying_capacity: got 0.0", "positive"),
+    (("organs", "tissue", "carrying_capacity"), float("nan"), "organs.tissue.carrying_capacity: got nan", "finite"),
+    (("organs", "tissue", "role"), "metastasis", "organs.tissue.role: got 'metastasis'", "'primary', 'site'"),
+    (("organs", "tissue", "role"), DELETE, "organs.tissue.role: missing", "required"),
+    (("organs", "tissue", "cells"), [4, 4], "organs.tissue.cells", "list of 3 numbers"),
+    (("organs", "tissue", "mesh"), "meshes/nothing.msh", "organs.tissue", "both mesh and box"),
+    (("simulation", "t_end"), "10 days", "simulation.t_end: got a string", "days"),
+    (("simulation", "solver"), "rk4", "simulation.solver: got 'rk4'", "'imex', 'newton'"),
+    (("clones", "colors"), ["red", "#00ff00"], "clones.colors: got 2 colors for 2 clones", None),
+    (("clones", "names"), ["a", "a"], "clones.names: got duplicate names", None),
+    (("organs", "tissue", "terms"), ["diffusion", "logistc"], "organs.tissue.terms: unknown term 'logistc'",
+     "did you mean 'logistic'"),
+]
+
+
+@pytest.mark.parametrize("path, value, start, contains", CASES)
+def test_bad_scenario_messages(path, value, start, contains):
+    data = mutate(path, value)
+    if path[-1] == "colors":
+        data["clones"]["colors"] = ["red", "#00ff00"]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    msg = str(err.value)
+    assert "\n" not in msg
+    if path[-1] == "colors":
+        assert msg.startswith("clones.colors[0]: got 'red'"), msg
+        return
+    assert msg.startswith(start), msg
+    if contains:
+        assert contains in msg, msg
+
+
+def test_missing_mesh_file_is_one_line_from_the_cli(tmp_path, write_toml):
+    data = box_scenario()
+    organ = data["organs"]["tissue"]
+    del organ["box"], organ["cells"]
+    organ["mesh"] = "meshes/no_such_organ.msh"
+    r = run_cli("run", write_toml(data), "--out", tmp_path / "out", "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("pdemet: error: organs.tissue.mesh: file 'meshes/no_such_organ.msh' not found")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[simulation\nt_end = 1", "TOML syntax error"),
+    ("[simulation]\nt_end = 1\ndt = 0.1\noutput_every = 1\n[clones]\nnames = ['a']\n", "organs: missing"),
+])
+def test_cli_reports_syntax_and_structure_errors(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    r = run_cli("run", path, "--out", tmp_path / "out", "--quiet")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert expected in r.stderr, r.stderr
+
+
+def test_no_primary_and_existing_output(tmp_path, write_toml):
+    data = box_scenario(role="site")
+    r = run_cli("run", write_toml(data), "--out", tmp_path / "o", "--quiet")
+    assert r.returncode == 2 and "expected exactly one" in r.stderr
+    out = tmp_path / "full"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    r = run_cli("run", write_toml(box_scenario(), "ok.toml"), "--out", out, "--quiet")
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    assert (out / "keep.txt").read_text() == "precious"
