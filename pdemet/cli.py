@@ -41,6 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--html", default=None, help="write an interactive HTML file instead of opening a window")
     v.add_argument("--step", type=int, default=-1)
 
+    m = sub.add_parser("mesh", help="import a user's mesh or remake a built-in organ mesh")
+    msub = m.add_subparsers(dest="mesh_command", required=True)
+    mi = msub.add_parser("import", help="check, rescale to mm and convert a tetrahedral (or STL surface) mesh")
+    mi.add_argument("file")
+    mi.add_argument("--organ", required=True, help="organ name (the physical group and default file name)")
+    mi.add_argument("--units", default="mm", choices=("mm", "cm", "m"), help="units of the input coordinates")
+    mi.add_argument("--out", default=None, help="output .msh (default meshes/ORGAN.msh)")
+    mi.add_argument("--size", type=float, default=None, help="remesh a surface input at this size (mm)")
+    mi.add_argument("--fix-orientation", action="store_true", help="flip inverted tetrahedra instead of refusing")
+    mm = msub.add_parser("make", help="remake a built-in organ mesh with gmsh (same code as scripts/make_meshes.py)")
+    mm.add_argument("organ")
+    mm.add_argument("--size", type=float, default=None, help="element size in mm (default: the organ's own)")
+    mm.add_argument("--out", default=None, help="output .msh (default meshes/ORGAN.msh)")
+
+    w = sub.add_parser("sweep", help="parameter sweeps and seed ensembles (docs/sweeps.md)")
+    w.add_argument("sweep", help="sweep TOML file")
+    w.add_argument("--out", required=True, help="sweep directory (members/, sweep.csv, sweep_summary.csv)")
+    w.add_argument("--ranks-per-member", type=int, default=1, help="MPI ranks per member under mpiexec")
+    w.add_argument("--workers", type=int, default=None, help="processes without MPI (default: all cores)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
+
     b = sub.add_parser("bench", help="benchmarks (ratios measured in one run)")
     b.add_argument("--out", default="bench", help="directory for bench.json and bench.md")
     b.add_argument("--quick", action="store_true", help="small sizes (for tests)")
@@ -95,9 +116,6 @@ def cmd_render(args) -> int:
 
     paths = render.render_run(args.run_dir, out_dir=args.out, size=tuple(args.size), n_closeups=args.closeups,
                               step=args.step, movie=args.movie, fmt=args.format)
-    from pdemet import plots
-
-    paths += plots.plot_run(args.run_dir, out_dir=args.out)
     print(f"wrote {len(paths)} files under {Path(paths[0]).parent if paths else args.run_dir}")
     return 0
 
@@ -113,6 +131,27 @@ def cmd_view(args) -> int:
     return 0
 
 
+def cmd_mesh(args) -> int:
+    from pdemet.mesh_import import MeshError, format_report, import_mesh, make_organ_mesh
+
+    try:
+        if args.mesh_command == "import":
+            report = import_mesh(args.file, args.organ, args.units, args.out, size=args.size,
+                                 fix_orientation=args.fix_orientation)
+        else:
+            report = make_organ_mesh(args.organ, args.size, args.out)
+    except (MeshError, ValueError) as e:
+        return _error(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    print(format_report(report))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from pdemet.sweep import main_sweep
+
+    return main_sweep(Path(args.sweep), Path(args.out), args.ranks_per_member, args.workers, not args.quiet)
+
+
 def cmd_bench(args) -> int:
     from pdemet import bench
 
@@ -125,7 +164,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("PYVISTA_OFF_SCREEN", "true" if args.command == "render" else os.environ.get("PYVISTA_OFF_SCREEN", "false"))
     from pdemet.config import ScenarioError
 
-    handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench}
+    handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh}
     try:
         return handlers[args.command](args)
     except ScenarioError as e:

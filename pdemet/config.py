@@ -153,7 +153,7 @@ class SimulationConfig:
     adaptive: bool = True   # halve dt on rejected steps, grow it back after successes
     dt_min: float = 1e-8    # days: give up below this step
     max_change: float = 0.5  # largest accepted change of any density in one step, relative to capacity
-    negative_tolerance: float = 1e-9  # relative to capacity: below -tol a step is rejected, above it clipped
+    negative_tolerance: float = 1e-2  # relative to capacity: below -tol a step is rejected, above it clipped
     linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
     rtol: float = 1e-12     # relative tolerance of the iterative linear solves
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms
@@ -250,7 +250,7 @@ def parse_scenario(data: dict, base_dir: str | Path = ".") -> Scenario:
         adaptive=s.boolean("adaptive", True),
         dt_min=s.number("dt_min", 1e-8, positive=True, unit="days"),
         max_change=s.number("max_change", 0.5, positive=True),
-        negative_tolerance=s.number("negative_tolerance", 1e-9, nonneg=True),
+        negative_tolerance=s.number("negative_tolerance", 1e-2, nonneg=True),
         linear_solver=s.string("linear_solver", "cg", ("cg", "lu")),
         rtol=s.number("rtol", 1e-12, positive=True, maximum=1e-2),
         plugins=s.strings("plugins", []),

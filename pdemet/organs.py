@@ -24,13 +24,38 @@ def _read_mesh(cfg: OrganConfig, comm):
         return dmesh.create_box(comm, [[0.0, 0.0, 0.0], list(map(float, cfg.box))], [nx, ny, nz],
                                 dmesh.CellType.tetrahedron)
     try:
-        data = gmshio.read_from_msh(str(cfg.mesh), comm, 0, gdim=3)
+        data = _read_msh_quietly(str(cfg.mesh), comm)
     except Exception as e:  # gmsh raises plain Exceptions for unreadable files
         fail(f"organs.{cfg.name}.mesh", f"cannot read {cfg.mesh} as a gmsh mesh ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
     m = data.mesh
     if m.topology.dim != 3 or m.topology.cell_type != dmesh.CellType.tetrahedron:
         fail(f"organs.{cfg.name}.mesh", f"{cfg.mesh} is not a 3D tetrahedral mesh; mesh the volume with tetrahedra")
     return m
+
+
+def _read_msh_quietly(path: str, comm):
+    """dolfinx.io.gmsh.read_from_msh without gmsh's console output: rank 0 reads, all ranks distribute."""
+    import gmsh
+
+    error = None
+    if comm.rank == 0:
+        gmsh.initialize(readConfigFiles=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.add("pdemet")
+        try:
+            gmsh.merge(path)
+            if not gmsh.model.getEntities(3):
+                error = "it has no volume (3D) elements"
+        except Exception as e:  # gmsh raises plain Exceptions
+            error = str(e).splitlines()[0] if str(e) else type(e).__name__
+    error = comm.bcast(error, root=0)  # every rank must know before the collective call
+    try:
+        if error is not None:
+            raise ValueError(error)
+        return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
+    finally:
+        if comm.rank == 0:
+            gmsh.finalize()
 
 
 class Organ:

@@ -1,0 +1,232 @@
+"""Importing organ meshes: exact volumes and units, one-line refusals, surface filling, DOLFINx reads the result."""
+
+import math
+import os
+
+import meshio
+import numpy as np
+import pytest
+
+from pdemet.mesh_import import (MeshError, boundary_faces, format_report, import_mesh, make_organ_mesh,
+                                tet_quality, tet_volumes)
+
+
+def box_mesh(lengths=(2.0, 3.0, 4.0), n=(2, 3, 2)):
+    """Tetrahedra of the box [0, L]: each of n[0] x n[1] x n[2] hexahedra split into 6 (Kuhn), positively oriented."""
+    axes = [np.linspace(0.0, L, k + 1) for L, k in zip(lengths, n)]
+    x = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    idx = np.arange(len(x)).reshape([k + 1 for k in n])
+    tets = []
+    for i in range(n[0]):
+        for j in range(n[1]):
+            for k in range(n[2]):
+                v = [idx[i + a, j + b, k + c] for c in (0, 1) for b in (0, 1) for a in (0, 1)]
+                for p, q in ((1, 3), (3, 2), (2, 6), (6, 4), (4, 5), (5, 1)):  # around the diagonal v0-v7
+                    tets.append([v[0], v[p], v[q], v[7]])
+    tets = np.array(tets)
+    neg = tet_volumes(x, tets) < 0
+    tets[neg] = tets[neg][:, [1, 0, 2, 3]]
+    return x, tets
+
+
+def write(path, points, cells, **kw):
+    meshio.write(path, meshio.Mesh(points, cells), **kw)
+    return path
+
+
+def refused(path, match, **kw):
+    """import_mesh refuses ``path`` with a one-line MeshError matching ``match``; returns the message."""
+    with pytest.raises(MeshError, match=match) as info:
+        import_mesh(path, "organ", out=path.parent / "out.msh", verify=False, **kw)
+    msg = str(info.value)
+    assert "\n" not in msg and len(msg) < 400, msg
+    assert not (path.parent / "out.msh").exists()
+    return msg
+
+
+@pytest.mark.parametrize("units, factor", [("mm", 1.0), ("cm", 0.1), ("m", 0.001)])
+def test_box_round_trip_in_every_unit(tmp_path, units, factor):
+    """A 2 x 3 x 4 mm box given in mm, cm or m: 24 mm^3 and the bbox in mm, to rounding."""
+    x, tets = box_mesh()
+    src = write(tmp_path / "box.vtu", x * factor, [("tetra", tets)])
+    out = tmp_path / "meshes" / "box.msh"
+    r = import_mesh(src, "box", units=units, out=out, verify=False)
+    assert r["path"] == str(out) and out.is_file()
+    assert math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
+    assert np.allclose(r["bbox_min"], [0, 0, 0], atol=1e-12) and np.allclose(r["bbox_max"], [2, 3, 4], rtol=1e-12)
+    assert (r["n_points"], r["n_tets"]) == (len(x), len(tets))
+    assert 0 < r["quality_min"] <= r["quality_median"] <= 1
+    assert r["warnings"] == [] and not r["tetrahedralized"]
+
+    # the file: gmsh 4.1 ASCII, tetrahedra in physical volume 1 named after the organ, in mm
+    text = out.read_text()
+    assert text.startswith("$MeshFormat\n4.1 0 8\n")
+    assert '3 1 "box"' in text and '2 2 "boundary"' in text
+    m = meshio.read(out)
+    t = np.concatenate([c.data for c in m.cells if c.type == "tetra"])
+    assert math.isclose(tet_volumes(m.points, t).sum(), 24.0, rel_tol=1e-12)
+    phys = np.concatenate([d for c, d in zip(m.cells, m.cell_data["gmsh:physical"]) if c.type == "tetra"])
+    assert set(phys) == {1}
+    assert "volume    24 mm^3" in format_report(r)
+
+
+def test_drops_other_cells_unused_points_and_high_order(tmp_path):
+    """Boundary triangles and stray points go; tetra10 keeps its corners."""
+    x, tets = box_mesh(n=(1, 1, 1))
+    pts = np.vstack([x, [[9.0, 9.0, 9.0]]])
+    src = write(tmp_path / "a.vtu", pts, [("tetra", tets), ("triangle", boundary_faces(tets))])
+    r = import_mesh(src, "a", out=tmp_path / "a.msh", verify=False)
+    assert r["dropped_points"] == 1 and r["n_points"] == 8 and math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
+
+    # tetra10: midpoints of the edges appended
+    edges = [(0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)]  # VTK/meshio tetra10 order
+    mids, t10 = [], []
+    for t in tets:
+        row = list(t)
+        for a, b in edges:
+            mids.append(0.5 * (x[t[a]] + x[t[b]]))
+            row.append(len(x) + len(mids) - 1)
+        t10.append(row)
+    src = write(tmp_path / "q.vtu", np.vstack([x, mids]), [("tetra10", np.array(t10))])
+    r = import_mesh(src, "q", out=tmp_path / "q.msh", verify=False)
+    assert r["n_points"] == 8 and "higher-order" in r["note"] and math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
+
+
+def test_refuses_2d_meshes(tmp_path):
+    tris = np.array([[0, 1, 2], [1, 3, 2]])
+    flat = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], float)
+    refused(write(tmp_path / "flat2.mesh", flat, [("triangle", tris)]), r"2D mesh \(points have 2 coordinates\)")
+    refused(write(tmp_path / "flat3.vtu", np.c_[flat, np.zeros(4)], [("triangle", tris)]), r"is a 2D mesh")
+
+
+def test_refuses_inverted_and_degenerate_tetrahedra(tmp_path):
+    x, tets = box_mesh()
+    one = tets.copy()
+    one[5] = one[5][[1, 0, 2, 3]]
+    src = write(tmp_path / "one.vtu", x, [("tetra", one)])
+    msg = refused(src, r"^1 of 72 tetrahedra in one.vtu are inverted")
+    assert "fix-orientation" in msg
+    r = import_mesh(src, "one", out=tmp_path / "one.msh", verify=False, fix_orientation=True)
+    assert r["fixed_orientation"] == 1 and math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
+
+    refused(write(tmp_path / "all.vtu", x, [("tetra", tets[:, [1, 0, 2, 3]])]),
+            r"all 72 tetrahedra .* inverted .* opposite vertex order")
+    flat = np.vstack([tets, [[0, 1, 2, 2]]])
+    refused(write(tmp_path / "flat.vtu", x, [("tetra", flat)]), r"1 of 73 tetrahedra .* degenerate")
+
+
+def test_refuses_files_that_are_not_meshes(tmp_path):
+    (tmp_path / "text.vtu").write_text("this is not a mesh\nat all\n")
+    refused(tmp_path / "text.vtu", r"cannot read .*text.vtu.*not a mesh")
+    (tmp_path / "noise.msh").write_bytes(np.random.default_rng(1).bytes(4096))
+    refused(tmp_path / "noise.msh", r"cannot read .*noise.msh")
+    (tmp_path / "noise.stl").write_bytes(np.random.default_rng(2).bytes(4096))
+    refused(tmp_path / "noise.stl", r"cannot read .*noise.stl")
+    (tmp_path / "data.xyz").write_text("1 2 3\n")
+    refused(tmp_path / "data.xyz", r"cannot read .*data.xyz")
+    refused(tmp_path / "missing.vtu", r"no such file")
+
+
+def test_refuses_other_cell_types_units_and_names(tmp_path):
+    cube = np.array([[i, j, k] for k in (0, 1) for j in (0, 1) for i in (0, 1)], float)
+    hexa = np.array([[0, 1, 3, 2, 4, 5, 7, 6]])
+    msg = refused(write(tmp_path / "hex.vtu", cube, [("hexahedron", hexa)]), r"no tetrahedra \(1 hexahedron\)")
+    assert "tetrahedra" in msg.split(";")[1]
+    x, tets = box_mesh(n=(1, 1, 1))
+    refused(write(tmp_path / "mix.vtu", np.vstack([x, cube + 5]), [("tetra", tets), ("hexahedron", hexa + 8)]),
+            r"mixes tetrahedra with other 3D cells")
+    refused(write(tmp_path / "lines.vtu", x, [("line", np.array([[0, 1]]))]), r"no tetrahedra and no closed surface")
+    src = write(tmp_path / "box.vtu", x, [("tetra", tets)])
+    refused(src, r"unknown units 'inch'", units="inch")
+    refused(src, r"is a volume mesh: .* element size applies only to surfaces", size=0.5)
+    refused(src, r"element size must be a positive number", size=-1)
+    with pytest.raises(MeshError, match="organ name"):
+        import_mesh(src, "../x", out=tmp_path / "x.msh", verify=False)
+    with pytest.raises(MeshError, match="must be a gmsh .msh file"):
+        import_mesh(src, "box", out=tmp_path / "x.vtu", verify=False)
+    assert issubclass(MeshError, ValueError)
+
+
+def test_refuses_several_pieces(tmp_path):
+    x, tets = box_mesh()
+    two = write(tmp_path / "two.vtu", np.vstack([x, x + [5.0, 0, 0]]), [("tetra", np.vstack([tets, tets + len(x)]))])
+    refused(two, r"2 separate pieces \(72, 72 tetrahedra\)")
+    faces = boundary_faces(tets)
+    refused(write(tmp_path / "two.stl", np.vstack([x, x + [5.0, 0, 0]]), [("triangle", np.vstack([faces, faces + len(x)]))]),
+            r"surface of 2 separate pieces")
+
+
+def test_fills_closed_surfaces(tmp_path):
+    """An STL sphere (gmsh surface mesh) and a box surface (any triangle orientation) are filled with tetrahedra."""
+    import gmsh
+
+    gmsh.initialize(readConfigFiles=False, interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.occ.addSphere(0, 0, 0, 0.2)  # radius 2 mm, given in cm
+        gmsh.model.occ.synchronize()
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.025)
+        gmsh.model.mesh.generate(2)
+        gmsh.write(str(tmp_path / "sphere.stl"))
+    finally:
+        gmsh.finalize()
+    r = import_mesh(tmp_path / "sphere.stl", "ball", units="cm", out=tmp_path / "ball.msh", verify=False)
+    exact = 4.0 / 3.0 * math.pi * 2.0 ** 3
+    print(f"sphere: {r['n_tets']} tets, volume {r['volume_mm3']:.4f} vs {exact:.4f} mm^3, quality min "
+          f"{r['quality_min']:.3f} median {r['quality_median']:.3f}")
+    assert r["tetrahedralized"] and abs(r["volume_mm3"] / exact - 1) < 0.02
+    assert r["quality_min"] > 0.01 and np.allclose(r["bbox_max"], 2.0, atol=0.02)
+    coarse = import_mesh(tmp_path / "sphere.stl", "ball", units="cm", size=0.4, out=tmp_path / "c.msh", verify=False)
+    assert coarse["surface_remeshed_mm"] == 0.4 and coarse["n_tets"] < r["n_tets"] / 2
+    assert abs(coarse["volume_mm3"] / exact - 1) < 0.02 and coarse["quality_median"] > 0.5
+
+    x, tets = box_mesh(n=(1, 1, 1))
+    faces = boundary_faces(tets)  # 12 triangles
+    faces[::3] = faces[::3][:, [1, 0, 2]]  # orientation no longer consistent
+    r = import_mesh(write(tmp_path / "box.stl", x, [("triangle", faces)]), "box", out=tmp_path / "b.msh", verify=False)
+    assert math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-9)
+
+    refused(write(tmp_path / "open.stl", x, [("triangle", faces[1:])]), r"surface with holes \(3 open edges\)")
+
+
+def test_written_mesh_loads_in_dolfinx(tmp_path):
+    try:
+        import dolfinx_solver  # noqa: F401  (PyPI wheel: before dolfinx)
+    except ImportError:
+        pass
+    pytest.importorskip("dolfinx")
+    import dolfinx
+    import ufl
+    from dolfinx.io import gmsh as gio
+    from mpi4py import MPI
+
+    x, tets = box_mesh()
+    src = write(tmp_path / "box.vtu", x * 0.1, [("tetra", tets)])
+    out = tmp_path / "box.msh"
+    r = import_mesh(src, "box", units="cm", out=out)  # verify=True reads it back
+    assert math.isclose(r["dolfinx_volume_mm3"], 24.0, rel_tol=1e-12)
+    md = gio.read_from_msh(str(out), MPI.COMM_WORLD, 0, gdim=3)
+    vol = dolfinx.fem.assemble_scalar(dolfinx.fem.form(1.0 * ufl.dx(domain=md.mesh)))
+    vol = md.mesh.comm.allreduce(vol, op=MPI.SUM)
+    assert math.isclose(vol, r["volume_mm3"], rel_tol=1e-12)
+    assert md.mesh.topology.cell_type == dolfinx.mesh.CellType.tetrahedron
+    assert set(np.unique(md.cell_tags.values)) == {1}
+
+
+def test_make_organ_mesh(tmp_path):
+    out = tmp_path / "fp.msh"
+    r = make_organ_mesh("fat_pad", 1.0, out)
+    assert r["path"] == str(out) and out.is_file() and r["size_mm"] == 1.0
+    assert r["n_tets"] > 100 and 100 < r["volume_mm3"] < 300 and r["quality_min"] > 0.05
+    assert "built-in shape, element size 1 mm" in format_report(r)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporary file left
+    with pytest.raises(MeshError, match="unknown organ 'kidney'"):
+        make_organ_mesh("kidney", None, tmp_path / "k.msh")
+    with pytest.raises(MeshError, match="positive number"):
+        make_organ_mesh("bone", 0.0, tmp_path / "b.msh")
+
+
+def test_quality_of_a_regular_tetrahedron_is_one():
+    x = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float)
+    assert np.allclose(tet_quality(x, np.array([[1, 0, 2, 3]])), 1.0)  # positive volume
+    assert np.allclose(tet_quality(x, np.array([[0, 1, 2, 3]])), -1.0)  # inverted: the volume's sign
