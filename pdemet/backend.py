@@ -11,6 +11,10 @@ try:  # PyPI wheel: must run first; absent under conda-forge.
 except ImportError:  # pragma: no cover - conda-forge install
     pass
 
+# h5py bundles its own HDF5; load it before PETSc's HDF5 can take its symbols (with numba present,
+# dolfinx.fem.petsc loads PETSc globally and a later `import h5py` fails with "Not a datatype").
+import h5py  # noqa: E402,F401
+
 import dolfinx  # noqa: E402
 import dolfinx.fem.petsc  # noqa: E402
 import ufl  # noqa: E402

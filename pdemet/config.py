@@ -167,6 +167,7 @@ class InitialConfig:
     extent: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])  # mm, full edge lengths (box)
     density: float = 0.0         # cells/mm³, total over clones
     mixing: str = "intermixed"   # "intermixed" | "sectors"
+    segregation: float | None = None  # 0 = intermixed … 1 = sectors: u = (1−s)·intermixed + s·sectors
     clones: list[float] | None = None  # optional relative weights of the clones (default: equal)
 
 
@@ -332,6 +333,7 @@ def _parse_organ(t: Table, name: str, n_clones: int, base_dir: Path, term_regist
         extent=i.vector("extent", 3, [1.0, 1.0, 1.0], positive=True, unit="mm"),
         density=i.number("density", 0.0, nonneg=True, unit="cells/mm³"),
         mixing=i.string("mixing", "intermixed", ("intermixed", "sectors")),
+        segregation=i.number("segregation", None, nonneg=True, maximum=1.0),
         clones=i.numbers("clones", n_clones, None, nonneg=True, scalar_ok=False) if i.has("clones") else i.raw("clones", None),
     )
     if initial.clones is not None and sum(initial.clones) <= 0:

@@ -44,14 +44,33 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> None:
     """Atomically write a CSV table; floats are written with full precision (repr)."""
+    atomic_write_text(path, format_rows([header]) + format_rows(rows))
+
+
+def format_rows(rows: Iterable[Sequence]) -> str:
+    """CSV text of rows, floats at full precision (as write_csv)."""
     import io as _io
 
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
     for row in rows:
         w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
-    atomic_write_text(path, buf.getvalue())
+    return buf.getvalue()
+
+
+class GrowingCsv:
+    """A table that only grows (event logs): rows are formatted once, the file is rewritten atomically."""
+
+    def __init__(self, path: str | Path, header: Sequence[str]):
+        self.path, self.chunks, self.n = Path(path), [format_rows([header])], 0
+
+    def write(self, rows: Sequence[Sequence]) -> None:
+        """Write the file with all of `rows` (the full list; only rows not seen before are formatted)."""
+        if len(rows) < self.n:  # restarted from a checkpoint with fewer rows: reformat
+            self.chunks, self.n = self.chunks[:1], 0
+        self.chunks.append(format_rows(rows[self.n:]))
+        self.n = len(rows)
+        atomic_write_text(self.path, "".join(self.chunks))
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:

@@ -126,14 +126,14 @@ class Organ:
                 inside = np.einsum("ij,ij->j", d, d) <= init.radius ** 2 * (1 + 1e-9)
             else:
                 inside = np.all(np.abs(d) <= 0.5 * np.asarray(init.extent)[:, None] * (1 + 1e-9), axis=0)
-            if init.mixing == "intermixed":
-                u[:, inside] = init.density * weights[:, None]
-            else:  # sectors: clone i owns an angular sector around the center (in the x–y plane)
+            seg = init.segregation if init.segregation is not None else float(init.mixing == "sectors")
+            u[:, inside] = (1.0 - seg) * init.density * weights[:, None]
+            if seg > 0:  # sectors: clone i owns an angular sector around the center (in the x–y plane)
                 angle = np.mod(np.arctan2(d[1], d[0]) / (2 * np.pi) + 1e-9, 1.0)
                 edges = np.concatenate([[0.0], np.cumsum(weights)])
                 sector = np.clip(np.searchsorted(edges, angle, side="right") - 1, 0, k - 1)
                 for i in range(k):
-                    u[i, inside & (sector == i)] = init.density
+                    u[i, inside & (sector == i)] += seg * init.density
         self.set_densities(u)
 
 

@@ -123,14 +123,20 @@ class ClusterFlux:
         where = self.rng.choice(len(m), size=n_clusters, p=expected / expected.sum()) if n_clusters else []
         times = t + dt * self.rng.random(n_clusters)
         avail = np.floor(cells + 1e-9)
-        comps = np.zeros((n_clusters, self.K), dtype=np.int64)
-        for c, (n, j) in enumerate(zip(sizes, where)):
-            frac = u[:, j] / u[:, j].sum()
-            comp = np.minimum(self.rng.multinomial(n, frac), avail[:, j]).astype(np.int64)
-            avail[:, j] -= comp
-            comps[c] = comp
+        where = np.asarray(where, dtype=np.int64)
+        frac = (u[:, where] / u[:, where].sum(axis=0)).T if n_clusters else np.zeros((0, self.K))
+        comps = self.rng.multinomial(sizes, frac).astype(np.int64) if n_clusters else np.zeros((0, self.K), np.int64)
+        # Whole cells only: where a node's clusters ask for more cells than it holds, take them in order.
+        demand = np.zeros_like(avail.T)
+        np.add.at(demand, where, comps)
+        short = np.flatnonzero(np.any(demand > avail.T, axis=1))
+        for j in short:
+            left = avail[:, j].copy()
+            for c in np.flatnonzero(where == j):
+                comps[c] = np.minimum(comps[c], left)
+                left -= comps[c]
         keep = comps.sum(axis=1) > 0
-        comps, times, where = comps[keep], times[keep], np.asarray(where, dtype=np.int64)[keep]
+        comps, times, where = comps[keep], times[keep], where[keep]
         removal = np.zeros((len(m), self.K))
         np.add.at(removal, where, -comps / m[where][:, None])
         self.ledger["cells"]["shed"] += float(comps.sum())
@@ -139,18 +145,25 @@ class ClusterFlux:
         deposits = {}
         sizes = acomp.sum(axis=1)
         survived = self.rng.random(len(sizes)) < self.cfg.survival(sizes) if len(sizes) else np.zeros(0, bool)
-        for k in np.argsort(at, kind="stable"):
+        order = np.argsort(at, kind="stable")
+        at, site_idx, acomp, sizes, survived = at[order], site_idx[order], acomp[order], sizes[order], survived[order]
+        node = np.zeros(len(at), dtype=np.int64)
+        for k, site in enumerate(self.sites):  # arrest points ∝ vascular density, all clusters of a site at once
+            sel = np.flatnonzero(site_idx == k)
+            if sel.size:
+                node[sel] = self.rng.choice(len(self.nodes[site].weights), size=sel.size, p=self.nodes[site].arrest_p)
+        for k in range(len(at)):
+            site = self.sites[site_idx[k]]
+            x = self.nodes[site].points[node[k]]
+            self.events.append((float(at[k]), site, float(x[0]), float(x[1]), float(x[2]), int(sizes[k]),
+                                int(survived[k]), *acomp[k].tolist()))
+        self._count_arrests(site_idx, sizes, survived)
+        for k in np.flatnonzero(survived):
             site = self.sites[site_idx[k]]
             nodes = self.nodes[site]
-            j = self.rng.choice(len(nodes.weights), p=nodes.arrest_p)
-            x = nodes.points[j]
-            self._count_arrest(site, int(sizes[k]), bool(survived[k]))
-            self.events.append((float(at[k]), site, *map(float, x), int(sizes[k]), int(survived[k]),
-                                *map(int, acomp[k])))
-            if survived[k]:
-                d = deposits.setdefault(site, np.zeros((len(nodes.weights), self.K)))
-                idx, phi = self._kernel(nodes, x)
-                d[idx] += np.outer(phi, acomp[k])
+            d = deposits.setdefault(site, np.zeros((len(nodes.weights), self.K)))
+            idx, phi = self._kernel(nodes, nodes.points[node[k]])
+            d[idx] += np.outer(phi, acomp[k])
         return removal, deposits
 
     def _kernel(self, nodes, x):
@@ -162,20 +175,24 @@ class ClusterFlux:
         phi = np.exp(-np.sum((nodes.points[idx] - x) ** 2, axis=1) / (2 * eps ** 2))
         return idx, phi / (nodes.weights[idx] @ phi)
 
-    def _count_arrest(self, site, n, survived):
+    def _count_arrests(self, site_idx, sizes, survived):
+        """Add arrested clusters (site index, size, survived) to the ledger."""
         led = self.ledger
-        key = "seeded" if survived else "failed_to_colonize"
-        for unit, amount in (("cells", n), ("clusters", 1)):
-            led[unit]["arrested"] += amount
-            led[unit][key] += amount
-        org = led["per_organ"][site]
-        org["arrested_cells"] += n
-        org["arrested_clusters"] += 1
-        org["seeded_cells"] += n * survived
-        org["seeded_clusters"] += survived
-        led["by_size"]["arrested_cells"][n - 1] += n
-        led["by_size"]["arrested_clusters"][n - 1] += 1
-        led["by_size"]["seeded_clusters"][n - 1] += survived
+        for unit, amount in (("cells", sizes), ("clusters", np.ones_like(sizes))):
+            led[unit]["arrested"] += float(amount.sum())
+            led[unit]["seeded"] += float(amount[survived].sum())
+            led[unit]["failed_to_colonize"] += float(amount[~survived].sum())
+        for k, site in enumerate(self.sites):
+            sel = site_idx == k
+            org = led["per_organ"][site]
+            org["arrested_cells"] += float(sizes[sel].sum())
+            org["arrested_clusters"] += float(sel.sum())
+            org["seeded_cells"] += float(sizes[sel & survived].sum())
+            org["seeded_clusters"] += float((sel & survived).sum())
+        b = led["by_size"]
+        np.add.at(b["arrested_cells"], sizes - 1, sizes)
+        np.add.at(b["arrested_clusters"], sizes - 1, 1)
+        np.add.at(b["seeded_clusters"], sizes[survived] - 1, 1)
 
     def _mean_field(self, dt, u):
         m = self.nodes[self.primary].weights
@@ -224,9 +241,13 @@ class ClusterFlux:
             self._write_tables(writer.out)
 
     def _write_tables(self, out):
-        names = list(self.sim.clone_names)
-        io.write_csv(out / "seeding.csv", ("time", "organ", "x", "y", "z", "size", "survived", *names), self.events)
-        io.write_csv(out / "census.csv", (*census.HEADER, *names), self.census)
+        if not hasattr(self, "_tables"):
+            names = list(self.sim.clone_names)
+            self._tables = (io.GrowingCsv(out / "seeding.csv", ("time", "organ", "x", "y", "z", "size", "survived",
+                                                                 *names)),
+                            io.GrowingCsv(out / "census.csv", (*census.HEADER, *names)))
+        self._tables[0].write(self.events)
+        self._tables[1].write(self.census)
 
     def finish(self, writer):
         if self.rank0:
