@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= results
 SCENARIO ?= pdemet/scenarios/default.toml
 
-.PHONY: install demo test test-fast meshes bench clean
+.PHONY: install demo test meshes bench repro clean
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ test: install
 
 meshes: install
 	$(PY) scripts/make_meshes.py --out meshes
+
+# Reproduce the published numbers (scripts/repro_*.py) and rebuild docs/published_vs_model.md.
+repro: install
+	cd scripts && for s in polyclonal clusters_vs_singles aceto therapy prediction organs; do \
+		../$(PY) repro_$$s.py || exit 1; done
+	$(PY) scripts/published_table.py
 
 bench: install
 	$(VENV)/bin/pdemet bench --out bench

@@ -62,7 +62,13 @@ def run(data: dict, seed: int | None = None, out: Path | None = None):
     if seed is not None:
         data["simulation"]["seed"] = seed
     sim = Simulation.from_dict(data, base_dir=DEFAULT.parent)
-    sim.run(out=out, overwrite=True)
+    if out is None:  # the census runs at output times, so a run directory is always written
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="pdemet-repro-") as tmp:
+            sim.run(out=Path(tmp), overwrite=True)
+    else:
+        sim.run(out=out, overwrite=True)
     return sim
 
 
@@ -89,7 +95,8 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
 def row(quantity, model, published, low=None, high=None, ci=None, kind="predicted", source="", note=""):
     in_range = None
     if low is not None or high is not None:
-        in_range = bool((low is None or model >= low) and (high is None or model <= high))
+        tol = 1e-6 * abs(model)  # fitted values sit exactly on a bound
+        in_range = bool((low is None or model >= low - tol) and (high is None or model <= high + tol))
     return {"quantity": quantity, "published": published, "low": low, "high": high, "model": model,
             "ci": list(ci) if ci is not None else None, "kind": kind, "in_range": in_range, "source": source,
             "note": note}
