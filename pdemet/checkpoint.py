@@ -64,7 +64,7 @@ def save(sim, writer) -> None:
         sim.comm.barrier()
         return
     meta = {
-        "t": sim.t, "dt": sim.dt, "successes": getattr(sim, "_successes", 0), "steps": sim.steps,
+        "t": sim.t, "dt": sim.dt, "successes": sim._successes, "steps": sim.steps,
         "clipped_cells": sim.clipped_cells, "timers": sim.timers,
         "rows": writer.rows, "last_output_time": writer.last_output_time,
         "coupling": sim.coupling.state() if sim.coupling is not None else None,

@@ -161,7 +161,11 @@ def cmd_bench(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true" if args.command == "render" else os.environ.get("PYVISTA_OFF_SCREEN", "false"))
+    if args.command == "render" or (args.command == "view" and args.html):
+        # Off-screen rendering through EGL: no X server needed (and no warning about a missing one).
+        os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+        if not os.environ.get("DISPLAY"):
+            os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     from pdemet.config import ScenarioError
 
     handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh}

@@ -418,6 +418,17 @@ def _warnings(report: dict) -> list[str]:
     return out
 
 
+def _element_size(size) -> float:
+    """A positive element size in mm, or a one-line MeshError."""
+    try:
+        h = float(size)
+    except (TypeError, ValueError):
+        h = math.nan
+    if not (math.isfinite(h) and h > 0):
+        raise MeshError(f"element size must be a positive number of mm, got {size!r}")
+    return h
+
+
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
                 size: float | None = None, fix_orientation: bool = False, verify: bool = True,
                 file_format: str | None = None, seed: int = 0) -> dict:
@@ -446,13 +457,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     name = path.name
 
     if size is not None:
-        try:
-            h = float(size)
-        except (TypeError, ValueError):
-            h = math.nan
-        if not (math.isfinite(h) and h > 0):
-            raise MeshError(f"element size must be a positive number of mm, got {size!r}")
-        size = h
+        size = _element_size(size)
 
     mesh = _read(path, file_format)
     points = np.asarray(mesh.points, dtype=float)
@@ -573,16 +578,7 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
         shape = meshes.organ_shape(organ)
     except ValueError as e:
         raise MeshError(str(e)) from None
-    if size is None:
-        refinement = 1.0
-    else:
-        try:
-            h = float(size)
-        except (TypeError, ValueError):
-            h = math.nan
-        if not (math.isfinite(h) and h > 0):
-            raise MeshError(f"element size must be a positive number of mm, got {size!r}")
-        refinement = shape.default_size_mm / h
+    refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
     out = _out_path(out, organ)
     tmp = None
     try:

@@ -43,6 +43,7 @@ class Simulation:
         self.t = 0.0
         self.dt = self.cfg.dt
         self.steps = {"accepted": 0, "rejected": 0}
+        self._successes = 0  # accepted steps since dt was last reduced
         self.clipped_cells = 0.0
         self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0}
         self.coupling = None
@@ -155,7 +156,7 @@ class Simulation:
             self.coupling.after_step(self.t - dt, dt)
             self.timers["coupling"] += _time.perf_counter() - t0
         if self.cfg.adaptive and self.dt < self.cfg.dt:
-            self._successes = getattr(self, "_successes", 0) + 1
+            self._successes += 1
             if self._successes >= 4:
                 self.dt, self._successes = min(2 * self.dt, self.cfg.dt), 0
         return dt

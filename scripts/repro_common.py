@@ -95,7 +95,7 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
 def row(quantity, model, published, low=None, high=None, ci=None, kind="predicted", source="", note=""):
     in_range = None
     if low is not None or high is not None:
-        tol = 1e-6 * abs(model)  # fitted values sit exactly on a bound
+        tol = 1e-5 * abs(model)  # fitted values sit on a bound, up to the digits written in default.toml
         in_range = bool((low is None or model >= low - tol) and (high is None or model <= high + tol))
     return {"quantity": quantity, "published": published, "low": low, "high": high, "model": model,
             "ci": list(ci) if ci is not None else None, "kind": kind, "in_range": in_range, "source": source,

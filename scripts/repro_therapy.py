@@ -92,8 +92,8 @@ def main():
     print(f"\nBy metastatic burden the model favors {best} ({top[best]:.3g} of untreated at its top dose); by the "
           f"number of foci it favors {best_foci} ({foci_top[best_foci]:.3g} of untreated). Dissociation and kill act "
           "on seeding only (fewer foci are founded; s(n) grows as n^γ so breaking clusters removes the cooperative "
-          "advantage), the anti-proliferative drug slows the growth of the primary and of every focus, so it "
-          "lowers the burden without preventing seeding. Doses of different drugs are not matched in toxicity.")
+          "advantage); the anti-proliferative drug slows the primary (which then sheds fewer cells) and every focus "
+          "(fewer reach the census threshold). Doses of different drugs are not matched in toxicity.")
     finish(out, "therapy", "Therapies: cluster dissociation vs anti-proliferative vs anti-CTC kill", rows,
            {"doses": doses, "seeds": seeds, "favored_by_burden": best, "favored_by_foci": best_foci})
 

@@ -93,3 +93,13 @@ def test_no_primary_and_existing_output(tmp_path, write_toml):
     r = run_cli("run", write_toml(box_scenario(), "ok.toml"), "--out", out, "--quiet")
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert (out / "keep.txt").read_text() == "precious"
+
+
+def test_unwritable_output_directory_is_one_line(tmp_path, write_toml):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    for out in (blocker, blocker / "sub", "/proc/pdemet-out"):
+        r = run_cli("run", write_toml(box_scenario()), "--out", out, "--quiet")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+        assert "--out" in r.stderr
+    assert blocker.read_text() == "not a directory"
