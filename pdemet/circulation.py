@@ -24,12 +24,13 @@ LEDGER_KEYS = ("shed", "circulating", "cleared_in_circulation", "killed_in_circu
                "failed_to_colonize", "seeded")
 
 
-def new_ledger(organs: list[str]) -> dict:
+def new_ledger(organs: list[str], max_size: int = 0) -> dict:
+    """Cells and clusters per ledger key, per site organ, and arrests/seeds by cluster size 1..max_size."""
     cells = dict.fromkeys(LEDGER_KEYS, 0.0)
     clusters = dict.fromkeys(LEDGER_KEYS + ("dissociated", "formed_by_dissociation"), 0.0)
     per_organ = {o: {"arrested_cells": 0.0, "seeded_cells": 0.0, "arrested_clusters": 0.0, "seeded_clusters": 0.0}
                  for o in organs}
-    by_size = {"arrested_cells": np.zeros(0), "arrested_clusters": np.zeros(0), "seeded_clusters": np.zeros(0)}
+    by_size = {k: np.zeros(max_size) for k in ("arrested_cells", "arrested_clusters", "seeded_clusters")}
     return {"cells": cells, "clusters": clusters, "per_organ": per_organ, "by_size": by_size}
 
 

@@ -64,9 +64,7 @@ class ClusterFlux:
         self.rng = np.random.default_rng(sim.cfg.seed)
         engine = StochasticCirculation if self.cfg.mode == "stochastic" else MeanFieldCirculation
         self.blood = engine(self.cfg, self.sites, self.K)
-        self.ledger = new_ledger(self.sites)
-        n = self.cfg.sizes.max_size
-        self.ledger["by_size"] = {k: np.zeros(n) for k in self.ledger["by_size"]}
+        self.ledger = new_ledger(self.sites, self.cfg.sizes.max_size)
         self.pmf = self.cfg.sizes.pmf()
         self.events: list[tuple] = []
         self.census: list[tuple] = []
