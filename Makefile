@@ -33,6 +33,7 @@ repro: install
 	$(PY) scripts/published_table.py
 
 bench: install
+	$(PY) -m pip install -q -e '.[fem,test,bench]'
 	$(VENV)/bin/pdemet bench --out bench
 
 clean:
