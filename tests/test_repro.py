@@ -30,7 +30,8 @@ def test_reproduction_quick(tmp_path, name):
         if row["quantity"] in EXPECTED_MISSES:
             continue
         assert row["in_range"], f"{row['quantity']}: model {row['model']} vs published {row['published']}"
-    assert checked >= 1
+    # therapy has no published range: its direction is tested below
+    assert checked >= 1 or name == "therapy"
     assert "published" in r.stdout and "model" in r.stdout
 
 
