@@ -192,8 +192,9 @@ class Simulation:
         status = "completed"
         interrupted = _InterruptFlag(self.comm)
         next_ckpt = self.t + checkpoint_every if checkpoint_every else math.inf
-        try:
-            with interrupted:
+        # The handler stays installed through the final writes, so a late Ctrl-C cannot cut them short.
+        with interrupted:
+            try:
                 for t_out in self.output_times():
                     while self.t < t_out * (1 - 1e-12) and not interrupted.is_set():
                         dt = self.advance(t_out)
@@ -208,18 +209,18 @@ class Simulation:
                         break
                     if writer and t_out > writer.last_output_time:
                         self._timed_output(writer, self.t)
-        except StepFailure:
-            status = "failed"
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-            if writer and (checkpoint_every or status != "completed"):
-                checkpoint.save(self, writer)  # the last good state
-            self.wall_time = _time.perf_counter() - wall0
-            self.summary = self.make_summary(status)
-            if writer:
-                writer.finish(self.summary)
+            except StepFailure:
+                status = "failed"
+                raise
+            finally:
+                if bar is not None:
+                    bar.close()
+                if writer and (checkpoint_every or status != "completed"):
+                    checkpoint.save(self, writer)  # the last good state
+                self.wall_time = _time.perf_counter() - wall0
+                self.summary = self.make_summary(status)
+                if writer:
+                    writer.finish(self.summary)
         if status == "interrupted":
             raise KeyboardInterrupt
         return self.summary
