@@ -600,7 +600,8 @@ def growth(cells_list, K_values, K_cells, memory_cells, dt=0.25, steps=5, repeat
     slope, icpt = np.polyfit([r["total_dofs_per_clone"] for r in mrows], [r["peak_rss_mib"] for r in mrows], 1)
     return {"dt": dt, "baseline_peak_rss_mib": base_mib, "vs_dofs": rows, "vs_clones": krows, "five_organs": mrows,
             "dofs_exponent": power_fit(dofs, [r["step_s"] for r in rows])[0],
-            # between the two largest sizes, where neither the matrix nor the vectors fit in cache
+            # between the two largest sizes: on 2-core EPYC VMs here the largest step's working set (CSR matrix
+            # ~21 MB + dense blocks) outgrows the 32 MB L3 and the next one does not, so this shows the cache step
             "dofs_exponent_largest_two": power_fit(dofs[-2:], [r["step_s"] for r in rows[-2:]])[0],
             # the step's CG iterations grow with dt·D/h² (Jacobi-CG: ~ its square root); per iteration:
             "dofs_exponent_linear_per_cg_iteration": power_fit(
