@@ -106,12 +106,16 @@ class VTKHDFWriter:
         self.names = list(names)
         self.n_points = int(points.shape[0])
         if create:
-            self._create(points, tets)
+            tmp = self._tmp()
+            self._create(tmp, points, tets)
+            os.replace(tmp, self.path)
 
-    def _create(self, points, tets):
+    def _tmp(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.tmp")
+
+    def _create(self, path, points, tets):
         tets = np.asarray(tets, dtype=np.int64)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(path, "w") as f:
             g = f.create_group("VTKHDF")
             g.attrs["Version"] = np.array([2, 2], dtype=np.int32)
             g.attrs.create("Type", np.bytes_(b"UnstructuredGrid"))
@@ -133,11 +137,10 @@ class VTKHDFWriter:
             for name in self.names:
                 pd.create_dataset(name, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=True)
                 pdo.create_dataset(name, shape=(0,), maxshape=(None,), dtype=np.int64)
-        os.replace(tmp, self.path)
 
     def write_step(self, time: float, arrays: Mapping[str, np.ndarray]) -> None:
         """Append one step. The file is updated as a copy then renamed: a kill never corrupts it."""
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp = self._tmp()
         shutil.copyfile(self.path, tmp)
         self._append(tmp, time, arrays)
         os.replace(tmp, self.path)
@@ -148,9 +151,12 @@ class VTKHDFWriter:
         keep = data["times"] <= t_max * (1 + 1e-12) + 1e-300
         if keep.all():
             return
-        self._create(data["points"], data["tets"])
+        # Rebuilt aside and renamed once: a kill during a resume leaves the file as it was.
+        tmp = self._tmp()
+        self._create(tmp, data["points"], data["tets"])
         for k in np.flatnonzero(keep):
-            self.write_step(float(data["times"][k]), {n: data["arrays"][n][k] for n in self.names})
+            self._append(tmp, float(data["times"][k]), {n: data["arrays"][n][k] for n in self.names})
+        os.replace(tmp, self.path)
 
     def _append(self, path, time, arrays) -> None:
         with h5py.File(path, "a") as f:

@@ -175,3 +175,21 @@ def test_fuzzed_runs_never_traceback_or_leave_partial_output(tmp_path_factory, p
         assert not out.exists() or not any(out.iterdir())
     else:
         assert (out / "summary.json").exists()
+
+
+def test_vtkhdf_truncate_keeps_the_steps_up_to_the_checkpoint(tmp_path):
+    """Resuming drops field steps written after the checkpoint; the file is replaced in one rename."""
+    from pdemet.io import VTKHDFWriter
+
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
+    path = tmp_path / "organ.vtkhdf"
+    w = VTKHDFWriter(path, pts, np.array([[0, 1, 2, 3]]), ["a"])
+    for k, t in enumerate((0.0, 0.5, 1.0)):
+        w.write_step(t, {"a": np.full(4, float(k))})
+    w.truncate(0.5)
+    data = read_vtkhdf(path)
+    assert list(data["times"]) == [0.0, 0.5]
+    assert np.array_equal(data["arrays"]["a"], [[0.0] * 4, [1.0] * 4])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["organ.vtkhdf"]  # no temporary left behind
+    w.write_step(1.5, {"a": np.full(4, 7.0)})  # appending goes on after a truncation
+    assert list(read_vtkhdf(path)["times"]) == [0.0, 0.5, 1.5]
