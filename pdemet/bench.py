@@ -243,18 +243,27 @@ def reference_state(organ, K, dt_ref, t_end, diffusion=D):
     return _REFERENCES[key]
 
 
-def imex_case(name, organ, K, t_end, dts, dt_ref, diffusion, target=TARGET_ERROR) -> dict:
-    """IMEX time-to-solution alone (no Newton), for the py-pde comparison at another diffusion."""
-    ref, _ = reference_state(organ, K, dt_ref, t_end, diffusion)
-    pts = []
+def imex_points(organ, K, t_end, dts, ref, matmult_dt, diffusion=D) -> tuple[list[dict], float, int]:
+    """IMEX runs at each dt: (error/step-time points, MatMult time with the matrix of matmult_dt, dofs)."""
+    pts, mm = [], math.nan
     for dt in dts:
         sim = make_sim(organ, K, "imex", dt, t_end, diffusion)
         st: dict = {}
         u, step_s, n = timed_run(sim, t_end, st)
         pts.append({"dt": dt, "error": rel_err(u, ref), "step_s": step_s, "steps": n,
-                    "cg_iterations_per_clone_solve": st["linear_iterations"] / K})
-    return {"case": name, "organ": organ, "dofs_per_clone": _dofs(sim), "K": K, "t_end": t_end,
-            "diffusion": diffusion, "imex": pts, "matmult_s": matmult_time(sim, dts[0]),
+                    "cg_iterations_per_clone_solve": st["linear_iterations"] / K,
+                    "linear_s_per_step": st["linear_s"], "reaction_s_per_step": st["reaction_s"]})
+        if dt == matmult_dt:
+            mm = matmult_time(sim, dt)
+    return pts, mm, _dofs(sim)
+
+
+def imex_case(name, organ, K, t_end, dts, dt_ref, diffusion, target=TARGET_ERROR) -> dict:
+    """IMEX time-to-solution alone (no Newton), for the py-pde comparison at another diffusion."""
+    ref, _ = reference_state(organ, K, dt_ref, t_end, diffusion)
+    pts, mm, dofs = imex_points(organ, K, t_end, dts, ref, dts[0], diffusion)
+    return {"case": name, "organ": organ, "dofs_per_clone": dofs, "K": K, "t_end": t_end,
+            "diffusion": diffusion, "imex": pts, "matmult_s": mm,
             "imex_time_to_solution": time_to_solution(pts, target, t_end)}
 
 
@@ -268,18 +277,8 @@ def compare_solvers(name: str, organ: dict, K: int = 4, t_end: float = T_END, im
     newton_model) or "model" (not run: step time extrapolated from newton_model, its error curve too).
     """
     ref, ref_check = reference_state(organ, K, dt_ref, t_end)
-    imex_pts = []
-    for dt in imex_dts:
-        sim = make_sim(organ, K, "imex", dt, t_end)
-        st: dict = {}
-        u, step_s, n = timed_run(sim, t_end, st)
-        imex_pts.append({"dt": dt, "error": rel_err(u, ref), "step_s": step_s, "steps": n,
-                         "cg_iterations_per_clone_solve": st["linear_iterations"] / K,
-                         "linear_s_per_step": st["linear_s"], "reaction_s_per_step": st["reaction_s"]})
-        if dt == bandwidth_dt:
-            mm = matmult_time(sim, dt)
-            step_bw = step_s
-        dofs = _dofs(sim)
+    imex_pts, mm, dofs = imex_points(organ, K, t_end, imex_dts, ref, bandwidth_dt)
+    step_bw = next(p["step_s"] for p in imex_pts if p["dt"] == bandwidth_dt)
     if rtol_check:  # the same at a looser CG tolerance (the default rtol = 1e-12 is far below the time error)
         sim = make_sim(organ, K, "imex", bandwidth_dt, t_end)
         sim.cfg.rtol = rtol_check
