@@ -117,15 +117,17 @@ class Simulation:
             if not negative:
                 continue
             n = organ.n_owned
-            for c in organ.clones:
+            sums = np.empty((len(organ.clones), 3))  # cells before, after, moved; one reduction for all clones
+            for i, c in enumerate(organ.clones):
                 a = c.x.array
-                before = organ.weights @ a[:n]
-                moved = -(organ.weights @ np.minimum(a[:n], 0.0))
+                sums[i, 0] = organ.weights @ a[:n]
+                sums[i, 2] = -(organ.weights @ np.minimum(a[:n], 0.0))
                 np.maximum(a, 0.0, out=a)
-                after = organ.weights @ a[:n]
-                before, after, moved = self.comm.allreduce(np.array([before, after, moved]), op=MPI.SUM)
+                sums[i, 1] = organ.weights @ a[:n]
+            sums = self.comm.allreduce(sums, op=MPI.SUM)
+            for c, (before, after, moved) in zip(organ.clones, sums):
                 if after > 0 and before > 0:
-                    a *= before / after
+                    c.x.array[:] *= before / after
                 self.clipped_cells += float(moved)
 
     def advance(self, t_stop: float) -> float:
