@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdemet.render import RenderError, Run, load_run, read_census
+from pdemet.render import RenderError, Run, load_run
 
 __all__ = ["plot_timeseries", "plot_polyclonal_fraction", "plot_foci_histograms", "plot_run"]
 
@@ -104,7 +104,7 @@ def _site_organs(run: Run, census) -> list[str]:
 def plot_polyclonal_fraction(run_dir, out_dir=None) -> list[Path]:
     """Fraction of foci that are polyclonal over time, per site organ (from census.csv)."""
     run, out = _setup(run_dir, out_dir)
-    census = read_census(run.path)
+    census = run.census()
     if not census:
         return []
     plt = _mpl()
@@ -142,7 +142,7 @@ def plot_foci_histograms(run_dir, out_dir=None, time: float | None = None) -> li
     Uses the census at ``time`` (last census time <= time), default the last one.
     """
     run, out = _setup(run_dir, out_dir)
-    census = read_census(run.path)
+    census = run.census()
     if not census:
         return []
     ts = np.unique([r["time"] for r in census])
@@ -196,10 +196,7 @@ def plot_foci_histograms(run_dir, out_dir=None, time: float | None = None) -> li
 
 def plot_run(run_dir, out_dir=None) -> list[Path]:
     """All plots; returns the written paths."""
-    try:
-        run, out = _setup(run_dir, out_dir)
-    except RenderError:
-        raise
+    run, out = _setup(run_dir, out_dir)
     written: list[Path] = []
     for f in (plot_timeseries, plot_polyclonal_fraction, plot_foci_histograms):
         written += f(run, out)

@@ -158,6 +158,7 @@ class Organ:
     times: np.ndarray
     _mesh: pv.UnstructuredGrid | None = field(default=None, repr=False)
     _surface: pv.PolyData | None = field(default=None, repr=False)
+    _last: tuple | None = field(default=None, repr=False)  # (k, arrays) of the last step read
 
     @property
     def n_steps(self) -> int:
@@ -181,14 +182,17 @@ class Organ:
     def fields(self, k: int) -> dict[str, np.ndarray]:
         """All point arrays at step ``k`` (negative counts from the end)."""
         k = _norm_step(k, self.n_steps, self.name)
-        out = {}
-        with _open_h5(self.path) as f:
-            g = f["VTKHDF"]
-            n = int(g["NumberOfPoints"][0])
-            for name in g["PointData"]:
-                off = int(g["Steps"]["PointDataOffsets"][name][k])
-                out[name] = g["PointData"][name][off:off + n].astype(np.float64)
-        return out
+        # One step is kept: an overview, the body scene and each close-up all ask for the same step.
+        if self._last is None or self._last[0] != k:
+            out = {}
+            with _open_h5(self.path) as f:
+                g = f["VTKHDF"]
+                n = int(g["NumberOfPoints"][0])
+                for name in g["PointData"]:
+                    off = int(g["Steps"]["PointDataOffsets"][name][k])
+                    out[name] = g["PointData"][name][off:off + n].astype(np.float64)
+            self._last = (k, out)
+        return {name: a.copy() for name, a in self._last[1].items()}  # callers may change their arrays
 
     def step_at(self, t: float) -> int:
         """Index of the last step with time <= t (nearest step if all are later)."""
@@ -876,7 +880,7 @@ def render_run(run_dir, out_dir=None, size=(1600, 1200), n_closeups: int = 3, st
     if plots:
         from pdemet import plots as _plots
 
-        written += _plots.plot_run(run.path, out)
+        written += _plots.plot_run(run, out)  # the loaded run: tables and fields are not read again
     return written
 
 
