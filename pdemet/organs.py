@@ -179,6 +179,7 @@ class FieldGatherer:
             order = np.lexsort(key.T[::-1])
             self.tets = tets[order]
             self.uniq = uniq
+            self._gather_pos = inv  # where each rank's nodes (in rank order) go in the original order
 
     def gather(self, fn) -> np.ndarray | None:
         """Values of a scalar Function at the mesh nodes, on rank 0 (None elsewhere)."""
@@ -190,13 +191,11 @@ class FieldGatherer:
     def gather_dofs(self, values: np.ndarray) -> np.ndarray | None:
         """A P1 dof array (owned + ghosts) as a node array in original order on rank 0."""
         vals = values[self.node_dof[self.local_nodes]]
-        comm = self.organ.comm
-        all_orig = comm.gather(self.local_orig, root=0)
-        all_vals = comm.gather(vals, root=0)
-        if comm.rank != 0:
+        all_vals = self.organ.comm.gather(vals, root=0)
+        if self.organ.comm.rank != 0:
             return None
         out = np.zeros(self.n_points)
-        out[np.searchsorted(self.uniq, np.concatenate(all_orig))] = np.concatenate(all_vals)
+        out[self._gather_pos] = np.concatenate(all_vals)
         return out
 
     def set_from_nodes(self, fn, values: np.ndarray) -> None:

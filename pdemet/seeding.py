@@ -82,7 +82,6 @@ class ClusterFlux:
             else:
                 removal, deposits = self._mean_field(dt, u)
         self._apply(self.primary, removal)
-        deposits = self.comm.bcast(deposits, root=0)
         for site in self.sites:
             self._apply(site, deposits.get(site) if self.rank0 else None)
 
