@@ -44,15 +44,21 @@ def _restore(obj):
     return obj
 
 
-def _check_p1(sim):
+def supported(sim) -> bool:
+    """Checkpoints store nodal (P1) fields."""
+    return all(organ.degree == 1 for organ in sim.organs.values())
+
+
+def check(sim) -> None:
+    """One-line error before any work when a run asks for checkpoints it cannot have."""
     for name, organ in sim.organs.items():
         if organ.degree != 1:
-            fail(f"organs.{name}.element_degree", "checkpoints need element_degree = 1")
+            fail(f"organs.{name}.element_degree", "checkpoints (--checkpoint-every, --resume) need element_degree = 1")
 
 
 def save(sim, writer) -> None:
     """Write the current (accepted) state to RUN_DIR/checkpoint.npz atomically."""
-    _check_p1(sim)
+    check(sim)
     arrays = {}
     for name, organ in sim.organs.items():
         g = sim.gatherer(name)
@@ -82,7 +88,7 @@ def save(sim, writer) -> None:
 
 def load(sim, writer) -> None:
     """Restore the state saved in RUN_DIR/checkpoint.npz (collective)."""
-    _check_p1(sim)
+    check(sim)
     path = Path(writer.out) / NAME
     data = None
     if sim.comm.rank == 0:

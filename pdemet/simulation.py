@@ -182,6 +182,8 @@ class Simulation:
         from pdemet import checkpoint
         from pdemet.outputs import RunWriter
 
+        if checkpoint_every or resume:
+            checkpoint.check(self)  # before the output directory is touched
         writer = RunWriter(self, out, overwrite=overwrite, resume=resume) if out is not None else None
         if resume:
             checkpoint.load(self, writer)
@@ -217,8 +219,8 @@ class Simulation:
             finally:
                 if bar is not None:
                     bar.close()
-                if writer and (checkpoint_every or status != "completed"):
-                    checkpoint.save(self, writer)  # the last good state
+                if writer and (checkpoint_every or status != "completed") and checkpoint.supported(self):
+                    checkpoint.save(self, writer)  # the last good state (P2 runs: summary and outputs only)
                 self.wall_time = _time.perf_counter() - wall0
                 self.summary = self.make_summary(status)
                 if writer:

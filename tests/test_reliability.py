@@ -193,3 +193,22 @@ def test_vtkhdf_truncate_keeps_the_steps_up_to_the_checkpoint(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["organ.vtkhdf"]  # no temporary left behind
     w.write_step(1.5, {"a": np.full(4, 7.0)})  # appending goes on after a truncation
     assert list(read_vtkhdf(path)["times"]) == [0.0, 0.5, 1.5]
+
+
+def test_p2_runs_fail_cleanly_without_checkpoints(tmp_path, write_toml):
+    """P2 fields cannot be checkpointed: --checkpoint-every is refused up front in one line, and a P2 run
+    that fails still writes its summary (the final checkpoint is skipped instead of masking the failure)."""
+    data = box_scenario(element_degree=2)
+    out = tmp_path / "ckpt"
+    r = run_cli("run", write_toml(data), "--out", out, "--quiet", "--checkpoint-every", "0.5")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "organs.tissue.element_degree" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+    data = box_scenario(element_degree=2, growth_rate=50.0,
+                        initial={"shape": "box", "center": [1, 1, 0.5], "extent": [3, 3, 2], "density": 1.0e5})
+    data["simulation"].update(dt=0.5, dt_min=0.01, max_change=0.01)
+    out = tmp_path / "failed"
+    r = run_cli("run", write_toml(data, "failing.toml"), "--out", out, "--quiet")
+    assert r.returncode == 3 and "step rejected" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert '"status": "failed"' in (out / "summary.json").read_text()
+    assert not (out / "checkpoint.npz").exists()
