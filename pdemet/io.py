@@ -29,11 +29,19 @@ import numpy as np
 VTK_TETRA = 10
 
 
+def chmod_as_umask(path: str | Path) -> None:
+    """Give a mkstemp file (always 0600) the mode a plainly created file would have (0666 less the umask)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        chmod_as_umask(tmp)
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
         os.replace(tmp, path)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pdemet.io import chmod_as_umask
+
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 VOLUME_TAG = 1
 BOUNDARY_TAG = 2
@@ -227,9 +229,7 @@ def _temp_beside(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".msh", dir=path.parent)
     os.close(fd)
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    chmod_as_umask(tmp)
     return tmp
 
 

@@ -212,3 +212,15 @@ def test_p2_runs_fail_cleanly_without_checkpoints(tmp_path, write_toml):
     assert r.returncode == 3 and "step rejected" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert '"status": "failed"' in (out / "summary.json").read_text()
     assert not (out / "checkpoint.npz").exists()
+
+
+def test_atomic_writes_get_the_mode_of_a_plainly_created_file(tmp_path):
+    """Tables and summaries go through a temporary file; they must not stay private (mkstemp's 0600)."""
+    from pdemet.io import atomic_write_text, write_csv
+
+    atomic_write_text(tmp_path / "summary.json", "{}")
+    write_csv(tmp_path / "table.csv", ["a"], [[1.0]])
+    (tmp_path / "plain.txt").write_text("x")
+    plain = (tmp_path / "plain.txt").stat().st_mode & 0o777
+    for name in ("summary.json", "table.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == plain, name
