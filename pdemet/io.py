@@ -36,6 +36,15 @@ def chmod_as_umask(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def temp_beside(path: Path, suffix: str) -> str:
+    """An empty temporary file next to ``path`` (same file system, for ``os.replace``), mode as umask allows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    chmod_as_umask(tmp)
+    return tmp
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     path = Path(path)

@@ -23,13 +23,12 @@ import io
 import math
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from pdemet.io import chmod_as_umask
+from pdemet.io import temp_beside
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 VOLUME_TAG = 1
@@ -224,15 +223,6 @@ def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
     return x, tets
 
 
-def _temp_beside(path: Path) -> str:
-    """An empty temporary ``.msh`` file next to ``path`` (same file system, for ``os.replace``), mode as umask allows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".msh", dir=path.parent)
-    os.close(fd)
-    chmod_as_umask(tmp)
-    return tmp
-
-
 def _out_path(out, organ: str) -> Path:
     out = Path(out) if out is not None else Path("meshes") / f"{organ}.msh"
     if out.suffix.lower() != ".msh":
@@ -245,7 +235,7 @@ def _out_path(out, organ: str) -> Path:
 def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
     """Write a gmsh 4.1 ASCII file: physical volume 1 (``organ``) and physical surface 2 (``boundary``), atomically."""
     faces = boundary_faces(tets)
-    tmp = _temp_beside(path)  # a .msh suffix: gmsh picks the format from it
+    tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
     try:
         with _GmshModel(f"pdemet-{organ}") as gmsh:
             for name, value in [("Mesh.MshFileVersion", 4.1), ("Mesh.Binary", 0), ("Mesh.SaveAll", 0)]:
@@ -580,17 +570,10 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
         raise MeshError(str(e)) from None
     refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
     out = _out_path(out, organ)
-    tmp = None
     try:
-        tmp = _temp_beside(out)
-        report = dict(meshes.make_mesh(organ, tmp, refinement=refinement, seed=seed))
-        os.replace(tmp, out)
+        report = dict(meshes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
     except OSError as e:
         raise MeshError(f"cannot write {out}: {e.strerror or _first_line(e)}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    report["path"] = str(out)
     x, tets = _read_msh_tets(out)
     report.update(summarize(x, tets))
     report["warnings"] = _warnings(report)

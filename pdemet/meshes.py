@@ -13,12 +13,15 @@ any machine; ``scripts/make_meshes.py`` regenerates the shipped ``meshes/``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import gmsh
 import numpy as np
+
+from pdemet.io import temp_beside
 
 VOLUME_TAG = 1
 BOUNDARY_TAG = 2
@@ -317,8 +320,13 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
             vols = _tet_volumes(x, tets)
             quality = gmsh.model.mesh.getElementQualities(tet_tags, "minSICN")
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            gmsh.write(str(path))
+            tmp = temp_beside(path, ".msh")  # written aside and renamed: never a half-written mesh
+            try:
+                gmsh.write(tmp)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
         finally:
             gmsh.model.remove()
     finally:
