@@ -79,10 +79,13 @@ class GrowingCsv:
     """A table that only grows (event logs): rows are formatted once, the file is rewritten atomically."""
 
     def __init__(self, path: str | Path, header: Sequence[str]):
-        self.path, self.chunks, self.n = Path(path), [format_rows([header])], 0
+        self.path, self.chunks, self.n, self.written = Path(path), [format_rows([header])], 0, False
 
     def write(self, rows: Sequence[Sequence]) -> None:
         """Write the file with all of `rows` (the full list; only rows not seen before are formatted)."""
+        if self.written and len(rows) == self.n:  # nothing new (e.g. the end of a run right after an output)
+            return
+        self.written = True
         if len(rows) < self.n:  # restarted from a checkpoint with fewer rows: reformat
             self.chunks, self.n = self.chunks[:1], 0
         self.chunks.append(format_rows(rows[self.n:]))
