@@ -143,7 +143,7 @@ def rel_err(u, ref) -> float:
 def matmult_time(sim, dt: float, repeats: int = 40) -> float:
     """Wall time of one MatMult with the IMEX step's matrix M + θ·dt·A (best of three batches)."""
     solver = sim.solvers["tissue"]
-    op = solver._operators(solver.group_of[0], dt)
+    op = solver.linear.operators(solver.linear.group_of[0], dt)
     x, y = op.lhs.createVecRight(), op.lhs.createVecLeft()
     x.set(1.0)
     op.lhs.mult(x, y)
@@ -764,7 +764,7 @@ def _markdown(res: dict) -> str:
 def main(out: Path = Path("bench"), quick: bool = False) -> dict:
     """Run the benchmarks; write out/bench.json and out/bench.md; return the results."""
     from pdemet.backend import MPI
-    from pdemet.config import REPO_DIR, resolve_path
+    from pdemet.scenario import REPO_DIR, resolve_path
 
     comm = MPI.COMM_WORLD
     if comm.size > 1:

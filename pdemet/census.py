@@ -6,16 +6,6 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "centroid_x", "centroid_y", "centroid_z",
-          "n_clones", "shannon", "simpson", "polyclonal")
-
-
-def mesh_edges(tets: np.ndarray) -> np.ndarray:
-    """Unique undirected edges (E, 2) of a tetrahedral mesh."""
-    pairs = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
-    e = np.sort(tets[:, pairs].reshape(-1, 2), axis=1)
-    return np.unique(e, axis=0)
-
 
 def find_foci(u: np.ndarray, weights: np.ndarray, points: np.ndarray, edges: np.ndarray, threshold: float,
               poly_fraction: float) -> list[dict]:

@@ -81,8 +81,9 @@ def _error(msg: str, code: int = 2) -> int:
 
 
 def cmd_run(args) -> int:
-    from pdemet.config import scenario_from_toml
-    from pdemet.simulation import Simulation, StepFailure
+    from pdemet.errors import StepFailure
+    from pdemet.scenario import scenario_from_toml
+    from pdemet.simulation import Simulation
 
     if args.resume:
         if args.scenario or args.out:
@@ -132,7 +133,8 @@ def cmd_view(args) -> int:
 
 
 def cmd_mesh(args) -> int:
-    from pdemet.mesh_import import MeshError, format_report, import_mesh, make_organ_mesh
+    from pdemet.errors import MeshError
+    from pdemet.meshes.importer import format_report, import_mesh, make_organ_mesh
 
     try:
         if args.mesh_command == "import":
@@ -166,17 +168,13 @@ def main(argv=None) -> int:
         os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
         if not os.environ.get("DISPLAY"):
             os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    from pdemet.config import ScenarioError
+    from pdemet.errors import UserError
 
     handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh}
     try:
         return handlers[args.command](args)
-    except ScenarioError as e:
-        return _error(str(e))
-    except Exception as e:  # render errors and other user-facing failures carry one-line messages
-        if type(e).__name__ in ("RenderError",):
-            return _error(str(e))
-        raise
+    except UserError as e:  # every failure a user can fix carries a one-line message
+        return _error(str(e), e.exit_code)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import h5py
 import numpy as np
 import pyvista as pv
 
+from pdemet.errors import RenderError
+
 __all__ = [
     "RenderError",
     "Run",
@@ -65,10 +67,6 @@ VIEWS = {
     "xz": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
     "yz": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
 }
-
-
-class RenderError(Exception):
-    """Bad input for rendering (missing run directory, no fields, bad step...); one-line message."""
 
 
 # ----------------------------------------------------------------------------- colors

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from pdemet import config as _config
-from pdemet.config import ScenarioError, fail
+from pdemet import scenario as _config
+from pdemet.errors import ScenarioError, fail
 
 SWEEP_KEYS = ("base", "design", "seeds", "seed", "samples", "parameters", "overrides")
 DESIGNS = ("grid", "latin_hypercube")
@@ -340,7 +340,7 @@ def run_member(member: Member, base_dir: str | Path, run_dir: str | Path, comm) 
     record = {"id": member.id, "status": status, "error": error,
               "wall_time_s": time.perf_counter() - t0, "ranks": comm.size}
     if comm.rank == 0:
-        from pdemet import io
+        from pdemet.output import files as io
 
         run_dir.mkdir(parents=True, exist_ok=True)
         io.write_json(run_dir / MEMBER_FILE, {**record, "values": member.values, "seed": member.seed})
@@ -441,7 +441,7 @@ def headline_columns(sweep: Sweep) -> tuple[list[str], list[str], bool]:
     sites = [o for o, c in scenario.organs.items() if c.role == "site"]
     flux = False
     for m in sweep.members:
-        cf = _config.parse_scenario(m.data, sweep.base.parent).extra.get("cluster_flux")
+        cf = _config.parse_scenario(m.data, sweep.base.parent).cluster_flux
         flux = flux or bool(cf is not None and getattr(cf, "enabled", False))
     return organs, sites, flux
 
@@ -499,7 +499,7 @@ def summarize(values: list[float]) -> tuple[int, float | None, float | None, flo
 
 def write_tables(sweep: Sweep, out: Path, records: dict[str, dict]) -> dict[str, Any]:
     """sweep.csv, sweep_timing.csv, sweep_summary.csv and the plots; returns the rows (dicts) per member."""
-    from pdemet import io
+    from pdemet.output import files as io
 
     organs, sites, flux = headline_columns(sweep)
     heads = _headlines(organs, sites, flux)
@@ -602,7 +602,7 @@ def _prepare_out(out: Path, sweep: Sweep) -> None:
                       "sweep's output to resume it")
     try:
         (out / "members").mkdir(parents=True, exist_ok=True)
-        from pdemet import io
+        from pdemet.output import files as io
 
         io.atomic_write_text(out / "sweep.toml", sweep.path.read_text())
     except OSError as e:

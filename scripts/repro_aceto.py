@@ -18,7 +18,9 @@ from repro_common import default_scenario, finish, flux_config, out_dir, parser,
 def main():
     args = parser("repro_aceto", __doc__).parse_args()
     out = out_dir(args, "aceto")
-    from pdemet.circulation import Hazards, StochasticCirculation, new_ledger
+    from pdemet.flux.circulation import Hazards, StochasticCirculation
+    from pdemet.flux.ledger import new_ledger
+    from pdemet.flux.shedding import Shed
 
     sc, cfg, sites = flux_config(default_scenario())
     h = Hazards(cfg, sites)
@@ -33,8 +35,9 @@ def main():
     rng = np.random.default_rng(2014)
     events = 300_000 if args.quick else 3_000_000
     sizes = rng.choice(n, size=events, p=pmf)
-    blood = StochasticCirculation(cfg, sites, 1)
-    _, site, comps = blood.step(0.0, 1.0, sizes[:, None], np.zeros(events), rng, new_ledger(sites))
+    blood = StochasticCirculation(cfg, sites, 1, rng)
+    arr = blood.step(0.0, 1.0, Shed.clusters(sizes[:, None], np.zeros(events)), new_ledger(sites))
+    site, comps = arr.site, arr.comps
     arrested_sizes = comps[site == lung].sum(axis=1)
     founded = rng.random(len(arrested_sizes)) < cfg.survival(arrested_sizes)
     k1, kc = int(founded[arrested_sizes == 1].sum()), int(founded[arrested_sizes >= 2].sum())
@@ -82,8 +85,8 @@ def main():
             "reported", "biology.md (unconfirmed); size law is an input"),
     ]
     finish(out, "aceto", "Circulating clusters (Aceto et al. 2014)", rows,
-           {"events": events, "size_law": f"{cfg.sizes.kind} α={cfg.sizes.exponent} n≤{cfg.sizes.max_size}",
-            "survival_exponent": cfg.survival.exponent, "s1": cfg.survival.single})
+           {"events": events, "size_law": f"{cfg.sizes.kind} α={cfg.sizes.law.p["exponent"]} n≤{cfg.sizes.max_size}",
+            "survival_exponent": cfg.survival.p["exponent"], "s1": cfg.survival.p["single"]})
 
 
 if __name__ == "__main__":

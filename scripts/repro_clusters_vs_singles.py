@@ -25,7 +25,7 @@ TARGET_IN_VIVO = 120.0  # fitted value inside the published "> 100-fold"
 
 
 def hazards(cfg, sites):
-    from pdemet.circulation import Hazards
+    from pdemet.flux.circulation import Hazards
 
     return Hazards(cfg, sites)
 
@@ -41,31 +41,34 @@ def calibrate(cfg, sites):
     """Fit (t½₁, β) to total blood half-lives and γ to the in vivo per-cell ratio. Returns a dict."""
     def half_lives(t1, beta):
         c = copy.deepcopy(cfg)
-        c.circulation.half_life_single, c.circulation.half_life_exponent = t1, beta
+        c.circulation.clearance.p.update(half_life_single=t1, half_life_exponent=beta)
         h = hazards(c, sites)
         return math.log(2) / h.total * 1440.0  # minutes
 
     fit = least_squares(lambda p: [half_lives(*p)[0] - 25.0, half_lives(*p)[4] - 8.0], [0.03, 0.5],
                         bounds=([1e-4, 0.0], [1.0, 3.0]), xtol=1e-14, ftol=1e-14)
     t1, beta = fit.x
-    cfg.circulation.half_life_single, cfg.circulation.half_life_exponent = float(t1), float(beta)
+    cfg.circulation.clearance.p.update(half_life_single=float(t1), half_life_exponent=float(beta))
 
     def ratio(gamma):
-        cfg.survival.exponent = gamma
+        cfg.survival.p["exponent"] = gamma
         return lung_colonies_per_cell(cfg, sites, N_AGG) / lung_colonies_per_cell(cfg, sites, 1)
 
     gamma = brentq(lambda g: ratio(g) - TARGET_IN_VIVO, 1.0, 6.0)
-    cfg.survival.exponent = gamma
+    cfg.survival.p["exponent"] = gamma
     return {"half_life_single_days": float(t1), "half_life_exponent": float(beta), "survival_exponent": gamma}
 
 
 def simulate_injection(cfg, sites, n, cells, rng):
     """Inject `cells` cells as clusters of n into the blood; count lung colonies (stochastic engine)."""
-    from pdemet.circulation import StochasticCirculation, new_ledger
+    from pdemet.flux.circulation import StochasticCirculation
+    from pdemet.flux.ledger import new_ledger
+    from pdemet.flux.shedding import Shed
 
-    blood = StochasticCirculation(cfg, sites, 1)
+    blood = StochasticCirculation(cfg, sites, 1, rng)
     m = cells // n
-    _, site, comps = blood.step(0.0, 1.0, np.full((m, 1), n), np.zeros(m), rng, new_ledger(sites))
+    arr = blood.step(0.0, 1.0, Shed.clusters(np.full((m, 1), n), np.zeros(m)), new_ledger(sites))
+    site, comps = arr.site, arr.comps
     lung = site == sites.index("lung")
     survived = rng.random(int(lung.sum())) < cfg.survival(comps[lung].sum(axis=1))
     return int(survived.sum()), m
@@ -75,9 +78,9 @@ def main():
     args = parser("repro_clusters_vs_singles", __doc__).parse_args()
     out = out_dir(args, "clusters_vs_singles")
     sc, cfg, sites = flux_config(default_scenario())
-    shipped = {"half_life_single_days": cfg.circulation.half_life_single,
-               "half_life_exponent": cfg.circulation.half_life_exponent,
-               "survival_exponent": cfg.survival.exponent}
+    shipped = {"half_life_single_days": cfg.circulation.clearance.p["half_life_single"],
+               "half_life_exponent": cfg.circulation.clearance.p["half_life_exponent"],
+               "survival_exponent": cfg.survival.p["exponent"]}
     fit = calibrate(cfg, sites)  # cfg now holds the fitted values
     # The shipped default scenario must carry the calibrated values (to the printed precision).
     drift = {k: abs(fit[k] - shipped[k]) / abs(fit[k]) for k in fit}
@@ -123,7 +126,7 @@ def main():
             None, "reported", "scripts/repro_clusters_vs_singles.py"),
     ]
     finish(out, "clusters_vs_singles", "Clusters vs dispersed cells (Cheung et al. 2016)", rows,
-           {**fit, "n_agg": N_AGG, "s1": cfg.survival.single, "target_in_vivo": TARGET_IN_VIVO, "exact_ratio": exact,
+           {**fit, "n_agg": N_AGG, "s1": cfg.survival.p["single"], "target_in_vivo": TARGET_IN_VIVO, "exact_ratio": exact,
             "injected_cells": cells, "colonies_singles": k1, "colonies_aggregates": ka})
 
 

@@ -73,10 +73,10 @@ def run(data: dict, seed: int | None = None, out: Path | None = None):
 
 
 def flux_config(data: dict):
-    from pdemet.config import parse_scenario
+    from pdemet.scenario import parse_scenario
 
     sc = parse_scenario(copy.deepcopy(data), DEFAULT.parent)
-    cfg = sc.extra["cluster_flux"]
+    cfg = sc.cluster_flux
     sites = [n for n in sc.organs if n != sc.primary]
     return sc, cfg, sites
 

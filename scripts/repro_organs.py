@@ -28,7 +28,7 @@ def main():
         for o in sites:
             seeded[o] += sim.coupling.ledger["per_organ"][o]["seeded_cells"]
             arrested[o] += sim.coupling.ledger["per_organ"][o]["arrested_cells"]
-            foci[o] += len(sim.coupling.last_foci.get(o, []))
+            foci[o] += len(sim.foci(o))
     flow = {o: (1.0 if data["organs"][o].get("first_pass") else data["organs"][o].get("blood_flow_fraction", 0.0))
             for o in sites}
     ts, ta, tf = sum(seeded.values()), sum(arrested.values()), max(sum(foci.values()), 1)

@@ -20,7 +20,7 @@ def main():
     table, poly, foci, seed_poly, seed_total, cluster_seeds = [], 0, 0, 0, 0, 0
     for seed in seeds:
         sim = run(data, seed=seed)
-        fl = sim.coupling.last_foci.get("lung", [])
+        fl = sim.foci("lung")
         p = sum(f["polyclonal"] for f in fl)
         ev = np.array([e[5:] for e in sim.coupling.events if e[1] == "lung" and e[6] == 1], dtype=float)
         sp = int(((ev[:, 2:] > 0).sum(axis=1) >= 2).sum()) if len(ev) else 0

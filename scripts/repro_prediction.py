@@ -32,7 +32,7 @@ def main():
             ev = np.array([e[5:] for e in sim.coupling.events if e[6] == 1], dtype=float)
             poly = int(((ev[:, 2:] > 0).sum(axis=1) >= 2).sum()) if len(ev) else 0
             frac = poly / len(ev) if len(ev) else float("nan")
-            lf = sim.coupling.last_foci.get("lung", [])
+            lf = sim.foci("lung")
             ffrac = np.mean([f["polyclonal"] for f in lf]) if lf else float("nan")
             grid[a, b] = frac
             table.append([seg, m, len(ev), frac, *wilson(poly, len(ev)), len(lf), ffrac])

@@ -50,9 +50,8 @@ def main():
             for seed in seeds:
                 sim = run(treated(data, therapy, dose), seed=seed)
                 burden.append(sum(sim.total_cells(o) for o in sites))
-                lf = sim.coupling.last_foci
-                foci.append(sum(len(lf.get(o, [])) for o in sites))
-                poly.append(sum(f["polyclonal"] for o in sites for f in lf.get(o, [])))
+                foci.append(sum(len(sim.foci(o)) for o in sites))
+                poly.append(sum(f["polyclonal"] for o in sites for f in sim.foci(o)))
             b, f, p = float(np.mean(burden)), float(np.mean(foci)), float(np.sum(poly) / max(np.sum(foci), 1))
             table.append([therapy, dose, UNITS[therapy], b, f, p])
             curves.setdefault(therapy, []).append((dose, b, f, p))

@@ -35,7 +35,7 @@ def run_cli(*args, mpi: int = 0, timeout: int = 600, cwd=None):
 
 @pytest.fixture
 def write_toml(tmp_path):
-    from pdemet.config import dump_toml
+    from pdemet.scenario import dump_toml
 
     def write(data, name="scenario.toml"):
         path = tmp_path / name

@@ -6,8 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from pdemet.circulation import Hazards, MeanFieldCirculation, StochasticCirculation, new_ledger
-from pdemet.clusters import Circulation, ClusterFluxConfig, SiteRouting, SizeDistribution
+from pdemet.flux.circulation import Hazards, MeanFieldCirculation, StochasticCirculation
+from pdemet.flux.config import Circulation, ClusterFluxConfig, SiteRouting, SizeDistribution
+from pdemet.flux.laws import PowerArrest, PowerClearance
+from pdemet.flux.ledger import new_ledger
+from pdemet.flux.shedding import Shed
 from pdemet.simulation import Simulation
 
 from conftest import run_cli
@@ -82,35 +85,36 @@ def test_polyclonal_fraction_of_clusters_matches_exact_probability():
 
 def test_clearance_alone_gives_the_half_life_per_size():
     cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=10),
-                            circulation=Circulation(half_life_single=0.02, half_life_exponent=0.7))
+                            circulation=Circulation(clearance=PowerClearance(half_life_single=0.02,
+                                                                              half_life_exponent=0.7)))
     rng = np.random.default_rng(0)
     for n in (1, 2, 5, 10):
-        blood = StochasticCirculation(cfg, [], 1)
+        blood = StochasticCirculation(cfg, [], 1, rng)
         m = 20000
         comps = np.full((m, 1), n)
         half_life = 0.02 * n ** -0.7
-        blood.step(0.0, half_life, comps, np.zeros(m), rng, new_ledger([]))
+        blood.step(0.0, half_life, Shed.clusters(comps, np.zeros(m)), new_ledger([]))
         left = len(blood.comps) / m
         assert abs(left - 0.5) < 4 * math.sqrt(0.25 / m), (n, left)
         mf = MeanFieldCirculation(cfg, [], 1)
         mf.Y[n - 1] = 1.0
-        mf.step(half_life, np.zeros(1), new_ledger([]))
+        mf.step(0.0, half_life, Shed(np.zeros((0, 1)), cells=np.zeros(1)), new_ledger([]))
         assert mf.Y.sum() == pytest.approx(0.5, rel=1e-10)
 
 
 def test_routing_fractions_are_reproduced_by_arrests():
     n_max = 4
-    routing = {"lung": SiteRouting(first_pass=True, arrest_probability=0.02, arrest_size_exponent=2.0),
-               "liver": SiteRouting(blood_flow_fraction=0.25, arrest_probability=0.05),
-               "brain": SiteRouting(blood_flow_fraction=0.12, arrest_probability=0.05)}
-    circ = Circulation(circulation_time=1e-4, half_life_single=0.01)
+    routing = {"lung": SiteRouting(first_pass=True, arrest=PowerArrest(arrest_probability=0.02, arrest_size_exponent=2.0)),
+               "liver": SiteRouting(blood_flow_fraction=0.25, arrest=PowerArrest(arrest_probability=0.05)),
+               "brain": SiteRouting(blood_flow_fraction=0.12, arrest=PowerArrest(arrest_probability=0.05))}
+    circ = Circulation(circulation_time=1e-4, clearance=PowerClearance(half_life_single=0.01))
     cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=n_max), circulation=circ,
                             routing=routing)
     rng = np.random.default_rng(1)
-    blood = StochasticCirculation(cfg, list(routing), 1)
+    blood = StochasticCirculation(cfg, list(routing), 1, rng)
     for n in (1, 4):
         m = 40000
-        _, site, _ = blood.step(0.0, 10.0, np.full((m, 1), n), np.zeros(m), rng, new_ledger(list(routing)))
+        site = blood.step(0.0, 10.0, Shed.clusters(np.full((m, 1), n), np.zeros(m)), new_ledger(list(routing))).site
         # independent of pdemet's Hazards: the per-pass laws written out
         a_l = 1 - (1 - 0.02) ** (n ** 2)
         a_s = 1 - (1 - 0.05) ** n
@@ -155,7 +159,8 @@ def test_same_seed_same_tables_on_one_and_two_ranks(tmp_path, write_toml):
 
 
 def test_census_finds_separate_foci_with_exact_fractions():
-    from pdemet.census import find_foci, mesh_edges
+    from pdemet.census import find_foci
+    from pdemet.meshes.geometry import mesh_edges
 
     # a chain of 6 nodes (5 "tets" reusing edges); foci: nodes 0–1 and 3–5
     tets = np.array([[0, 1, 1, 1], [3, 4, 4, 4], [4, 5, 5, 5], [1, 2, 2, 2], [2, 3, 3, 3]])

@@ -38,12 +38,12 @@ def test_block_cg_equals_one_petsc_ksp_solve_per_clone():
     sim, organ = _sim()
     solver = sim.solvers["tissue"]
     x0 = _clones(organ)
-    assert solver.linear_step(0.0, dt)
+    assert solver.linear.step(0.0, dt)
     block = _clones(organ)
-    assert len(solver.groups) == 2 and sorted(map(len, solver.groups.values())) == [1, 3]
+    assert len(solver.linear.groups) == 2 and sorted(map(len, solver.linear.groups.values())) == [1, 3]
     worst = 0.0
     for i in range(organ.n_clones):
-        op = solver._operators(solver.group_of[i], dt)
+        op = solver.linear.operators(solver.linear.group_of[i], dt)
         ksp = PETSc.KSP().create(organ.comm)
         ksp.setOperators(op.lhs)
         ksp.setType("cg")

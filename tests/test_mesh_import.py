@@ -7,8 +7,9 @@ import meshio
 import numpy as np
 import pytest
 
-from pdemet.mesh_import import (MeshError, boundary_faces, format_report, import_mesh, make_organ_mesh,
-                                tet_quality, tet_volumes)
+from pdemet.errors import MeshError
+from pdemet.meshes.geometry import boundary_faces, tet_quality, tet_volumes
+from pdemet.meshes.importer import format_report, import_mesh, make_organ_mesh
 
 
 def box_mesh(lengths=(2.0, 3.0, 4.0), n=(2, 3, 2)):

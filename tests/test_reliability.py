@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from pdemet.config import ScenarioError, dump_toml, parse_scenario
-from pdemet.io import read_vtkhdf
+from pdemet.scenario import ScenarioError, dump_toml, parse_scenario
+from pdemet.output.vtkhdf import read_vtkhdf
 
 from conftest import ROOT, VENV_BIN, box_scenario, run_cli
 
@@ -179,7 +179,7 @@ def test_fuzzed_runs_never_traceback_or_leave_partial_output(tmp_path_factory, p
 
 def test_vtkhdf_truncate_keeps_the_steps_up_to_the_checkpoint(tmp_path):
     """Resuming drops field steps written after the checkpoint; the file is replaced in one rename."""
-    from pdemet.io import VTKHDFWriter
+    from pdemet.output.vtkhdf import VTKHDFWriter
 
     pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
     path = tmp_path / "organ.vtkhdf"
@@ -216,7 +216,7 @@ def test_p2_runs_fail_cleanly_without_checkpoints(tmp_path, write_toml):
 
 def test_atomic_writes_get_the_mode_of_a_plainly_created_file(tmp_path):
     """Tables and summaries go through a temporary file; they must not stay private (mkstemp's 0600)."""
-    from pdemet.io import atomic_write_text, write_csv
+    from pdemet.output.files import atomic_write_text, write_csv
 
     atomic_write_text(tmp_path / "summary.json", "{}")
     write_csv(tmp_path / "table.csv", ["a"], [[1.0]])

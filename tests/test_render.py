@@ -16,7 +16,8 @@ pv = pytest.importorskip("pyvista")
 pv.OFF_SCREEN = True
 
 from pdemet import plots, render  # noqa: E402
-from pdemet.io import VTKHDFWriter, write_csv, write_json  # noqa: E402
+from pdemet.output.files import write_csv, write_json  # noqa: E402
+from pdemet.output.vtkhdf import VTKHDFWriter  # noqa: E402
 
 CLONES = ["red", "blue"]
 HEX = ["#e41a1c", "#377eb8"]

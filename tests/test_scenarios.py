@@ -2,7 +2,7 @@
 
 import pytest
 
-from pdemet.config import ScenarioError, parse_scenario
+from pdemet.scenario import ScenarioError, parse_scenario
 
 from conftest import box_scenario, run_cli
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pdemet.config import ScenarioError
+from pdemet.scenario import ScenarioError
 from pdemet.sweep import load_sweep, main_sweep, run_sweep
 
 from conftest import ROOT, VENV_BIN

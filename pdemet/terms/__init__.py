@@ -38,119 +38,18 @@ term as ``ctx.p[name]`` (a float, or a tuple of K floats for ``per_clone`` param
 
 from __future__ import annotations
 
-import importlib.util
-import math
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar
+from pdemet.terms.allee import Allee
+from pdemet.terms.base import KINDS, Context, Load, NumpyOps, Operator, Param, Reaction, Term  # noqa: F401
+from pdemet.terms.diffusion import Diffusion
+from pdemet.terms.logistic import Logistic
 
-TERMS: dict[str, type["Term"]] = {}
-
-
-@dataclass(frozen=True)
-class Param:
-    """A term parameter: unit, default (None = required), meaning and source."""
-
-    unit: str
-    default: Any
-    doc: str = ""
-    per_clone: bool = False
-    positive: bool = False
-    nonneg: bool = True
-
-    def read(self, table, n_clones: int, name: str):
-        if self.per_clone:
-            value = table.numbers(name, n_clones, self.default, positive=self.positive, nonneg=self.nonneg,
-                                  unit=self.unit)
-            return tuple(value) if isinstance(value, list) else (value,) * n_clones
-        return table.number(name, self.default, positive=self.positive, nonneg=self.nonneg, unit=self.unit)
-
-
-class Term:
-    """Base of all terms. Subclasses set ``name``, ``params`` and ``kind`` and one method."""
-
-    name: ClassVar[str]
-    kind: ClassVar[str]
-    params: ClassVar[dict[str, Param]] = {}
-
-
-class Operator(Term):
-    kind = "operator"
-
-    def form(self, u, v, i: int, ctx):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def key(self, i: int, ctx) -> tuple:
-        """Clones with equal keys share one matrix and one preconditioner."""
-        return (self.name,) + tuple(ctx.p[n][i] if spec.per_clone else ctx.p[n] for n, spec in self.params.items())
-
-
-class Reaction(Term):
-    kind = "reaction"
-
-    def rate(self, u: list, ctx) -> list:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-class Load(Term):
-    kind = "load"
-
-    def form(self, v, i: int, ctx):  # pragma: no cover - interface
-        raise NotImplementedError
+# The terms a scenario can select by name: the built-ins, then what plugin files register.
+TERMS: dict[str, type[Term]] = {t.name: t for t in (Diffusion, Logistic, Allee)}
 
 
 def register(cls: type[Term]) -> type[Term]:
-    """Class decorator: make a term selectable by its ``name`` in scenarios."""
-    if not getattr(cls, "name", None) or cls.kind not in ("operator", "reaction", "load"):
+    """Class decorator for plugin files: make a term selectable by its ``name`` in scenarios."""
+    if not getattr(cls, "name", None) or getattr(cls, "kind", None) not in KINDS:
         raise TypeError(f"{cls.__name__}: a term needs a name and must derive from Operator, Reaction or Load")
     TERMS[cls.name] = cls
     return cls
-
-
-def load_plugin(path: Path, where: str = "plugin") -> None:
-    """Import a user's Python file of terms (its @register calls fill the registry)."""
-    from pdemet.config import fail
-
-    module_name = f"pdemet_plugin_{abs(hash(str(path)))}"
-    if module_name in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:  # a user's file: report it in one line
-        fail(where, f"importing {path} failed: {type(e).__name__}: {e}")
-    sys.modules[module_name] = module
-
-
-class NumpyOps:
-    """Math functions for reaction terms evaluated on numpy arrays."""
-
-    import numpy as _np
-
-    exp = staticmethod(_np.exp)
-    log = staticmethod(_np.log)
-    sqrt = staticmethod(_np.sqrt)
-    sin = staticmethod(_np.sin)
-    cos = staticmethod(_np.cos)
-    tanh = staticmethod(_np.tanh)
-    maximum = staticmethod(_np.maximum)
-    minimum = staticmethod(_np.minimum)
-    pi = math.pi
-
-
-@dataclass
-class Context:
-    """What a term sees: parameters, time, coordinates, and math functions for its mode."""
-
-    p: dict[str, Any]      # parameters by name (float or per-clone tuple)
-    t: Any                 # time in days: a float (numpy mode) or a DOLFINx Constant (UFL mode)
-    x: Any                 # coordinates in mm: (3, n) dof coordinates or ufl.SpatialCoordinate
-    ops: Any               # NumpyOps or UflOps
-    n_clones: int
-    organ: str = ""
-
-
-# Built-in terms (importing registers them).
-from pdemet.terms import allee, diffusion, logistic  # noqa: E402,F401

@@ -6,10 +6,9 @@ is the continuum counterpart of "clusters colonize, single cells die". Use it
 instead of ``logistic`` (not in addition).
 """
 
-from pdemet.terms import Param, Reaction, register
+from pdemet.terms.base import Param, Reaction
 
 
-@register
 class Allee(Reaction):
     name = "allee"
     params = {

@@ -1,9 +1,8 @@
 """Fickian diffusion −∇·(Dᵢ∇uᵢ): random motility of tumor cells, one coefficient per clone."""
 
-from pdemet.terms import Operator, Param, register
+from pdemet.terms.base import Operator, Param
 
 
-@register
 class Diffusion(Operator):
     name = "diffusion"
     params = {

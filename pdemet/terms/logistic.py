@@ -5,10 +5,9 @@
 Clones compete for the same space: the sum of all clones saturates at κ.
 """
 
-from pdemet.terms import Param, Reaction, register
+from pdemet.terms.base import Param, Reaction
 
 
-@register
 class Logistic(Reaction):
     name = "logistic"
     params = {

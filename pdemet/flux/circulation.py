@@ -11,27 +11,28 @@ with τ the circulation time, qₒ the organ's fraction of cardiac output and a�
 per-pass arrest probability. Both engines use the same hazards; the stochastic one
 simulates every cluster exactly in continuous time (Gillespie), the mean-field one
 integrates the expected cells per size class exactly (matrix exponential over a step).
+Both have ``step(t, dt, shed, ledger) -> Arrivals``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.linalg import expm
 
-from pdemet.clusters import ClusterFluxConfig
-
-LEDGER_KEYS = ("shed", "circulating", "cleared_in_circulation", "killed_in_circulation", "arrested",
-               "failed_to_colonize", "seeded")
+from pdemet.flux.config import ClusterFluxConfig
+from pdemet.flux.shedding import Shed
 
 
-def new_ledger(organs: list[str], max_size: int = 0) -> dict:
-    """Cells and clusters per ledger key, per site organ, and arrests/seeds by cluster size 1..max_size."""
-    cells = dict.fromkeys(LEDGER_KEYS, 0.0)
-    clusters = dict.fromkeys(LEDGER_KEYS + ("dissociated", "formed_by_dissociation"), 0.0)
-    per_organ = {o: {"arrested_cells": 0.0, "seeded_cells": 0.0, "arrested_clusters": 0.0, "seeded_clusters": 0.0}
-                 for o in organs}
-    by_size = {k: np.zeros(max_size) for k in ("arrested_cells", "arrested_clusters", "seeded_clusters")}
-    return {"cells": cells, "clusters": clusters, "per_organ": per_organ, "by_size": by_size}
+@dataclass
+class Arrivals:
+    """Clusters that arrested in a step: events (stochastic) or expected cells (mean field)."""
+
+    times: np.ndarray | None = None     # (M,) days
+    site: np.ndarray | None = None      # (M,) index into the sites
+    comps: np.ndarray | None = None     # (M, K) clone counts
+    expected: np.ndarray | None = None  # (n_sites, N, K) expected arrested cells per size class and clone
 
 
 class Hazards:
@@ -62,16 +63,16 @@ class Hazards:
 class StochasticCirculation:
     """Every circulating cluster, simulated exactly in continuous time. Runs on one rank."""
 
-    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int):
+    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int, rng):
         self.h = Hazards(cfg, sites)
-        self.K = n_clones
+        self.K, self.rng = n_clones, rng
         self.comps = np.zeros((0, n_clones), dtype=np.int64)  # circulating clusters: clone counts
 
-    def step(self, t, dt, new_comps, new_times, rng, ledger):
-        """Advance [t, t+dt]; new clusters enter at new_times. Returns arrests (time, site, comp) lists."""
-        h = self.h
-        comps = np.concatenate([self.comps, new_comps])
-        entry = np.concatenate([np.full(len(self.comps), t), new_times])
+    def step(self, t: float, dt: float, shed: Shed, ledger: dict) -> Arrivals:
+        """Advance [t, t+dt]; the shed clusters enter at their times. Returns the clusters that arrested."""
+        h, rng = self.h, self.rng
+        comps = np.concatenate([self.comps, shed.comps])
+        entry = np.concatenate([np.full(len(self.comps), t), shed.times])
         arrests_t, arrests_site, arrests_comp, survivors = [], [], [], []
         t_end = t + dt
         while len(comps):
@@ -105,8 +106,9 @@ class StochasticCirculation:
         ledger["cells"]["circulating"] = float(self.comps.sum())
         ledger["clusters"]["circulating"] = float(len(self.comps))
         if not arrests_t:
-            return np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, self.K), dtype=np.int64)
-        return np.concatenate(arrests_t), np.concatenate(arrests_site).astype(int), np.concatenate(arrests_comp)
+            return Arrivals(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, self.K), dtype=np.int64))
+        return Arrivals(np.concatenate(arrests_t), np.concatenate(arrests_site).astype(int),
+                        np.concatenate(arrests_comp))
 
     def state(self) -> dict:
         return {"comps": self.comps.copy()}
@@ -118,7 +120,7 @@ class StochasticCirculation:
 class MeanFieldCirculation:
     """Expected cells per size class and clone; outflows integrated exactly over each step."""
 
-    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int):
+    def __init__(self, cfg: ClusterFluxConfig, sites: list[str], n_clones: int, rng=None):
         self.h = Hazards(cfg, sites)
         self.cfg = cfg
         self.N = cfg.sizes.max_size
@@ -145,8 +147,9 @@ class MeanFieldCirculation:
             self._cache[dt] = expm(G * dt)
         return self._cache[dt]
 
-    def step(self, dt, shed_cells, ledger):
-        """shed_cells: (K,) expected cells shed over the step. Returns arrested cells (n_sites, N, K)."""
+    def step(self, t: float, dt: float, shed: Shed, ledger: dict) -> Arrivals:
+        """shed.cells: (K,) expected cells shed over the step. Returns the expected arrested cells."""
+        shed_cells = shed.cells
         E = self._propagator(dt)
         N, n_out = self.N, self.n_out
         X0 = np.zeros((E.shape[0], self.K))
@@ -166,7 +169,7 @@ class MeanFieldCirculation:
         ledger["clusters"]["formed_by_dissociation"] += float(dis.sum())
         ledger["cells"]["circulating"] = float(self.Y.sum())
         ledger["clusters"]["circulating"] = float((self.Y / sizes).sum())
-        return out[: len(h.sites)]
+        return Arrivals(expected=out[: len(h.sites)])
 
     def state(self) -> dict:
         return {"Y": self.Y.copy()}

@@ -1,25 +1,23 @@
 """Checkpoint and restart, independent of the number of MPI ranks.
 
-A checkpoint is one ``checkpoint.npz`` in the run directory, written by rank 0 as a temporary
-file then renamed (a kill leaves the previous checkpoint intact). It holds the clone fields as
-node arrays in the mesh's original numbering (P1: exactly the dof values), and as JSON the
-time, step size and step-control state, the output rows written so far, and the cluster flux
-state: random generator state, circulating clusters, ledger, event log and census. No pickle.
-Resuming restores all of it, truncates field files to the checkpoint time and continues; the
-result is the same as an uninterrupted run.
+A checkpoint is one ``checkpoint.npz`` in the run directory, written by rank 0 as a temporary file then
+renamed (a kill leaves the previous checkpoint intact). It holds the clone fields as node arrays in the
+mesh's original numbering (P1: exactly the dof values) and, as JSON, the ``state()`` of every stateful
+object of the run: the simulation (time, step control, timers), the cluster flux (random generator,
+circulating clusters, ledger, event log) and the run directory's recorders. No pickle. Resuming restores
+all of it, truncates field files to the last output time and continues; the result is the same as an
+uninterrupted run.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
-from pdemet.config import fail
-
-NAME = "checkpoint.npz"
+from pdemet.errors import fail
+from pdemet.output import layout
 
 
 def _jsonable(obj):
@@ -56,8 +54,15 @@ def check(sim) -> None:
             fail(f"organs.{name}.element_degree", "checkpoints (--checkpoint-every, --resume) need element_degree = 1")
 
 
-def save(sim, writer) -> None:
-    """Write the current (accepted) state to RUN_DIR/checkpoint.npz atomically."""
+def _stateful(sim, run_dir) -> dict:
+    objects = {"simulation": sim, "run": run_dir}
+    if sim.coupling is not None:
+        objects["coupling"] = sim.coupling
+    return objects
+
+
+def save(sim, run_dir) -> None:
+    """Write the current (accepted) state to RUN_DIR/checkpoint.npz atomically (collective)."""
     check(sim)
     arrays = {}
     for name, organ in sim.organs.items():
@@ -66,18 +71,13 @@ def save(sim, writer) -> None:
             values = g.gather(clone)
             if sim.comm.rank == 0:
                 arrays[f"{name}/{i}"] = values
+    states = {key: obj.state() for key, obj in _stateful(sim, run_dir).items()}
     if sim.comm.rank != 0:
         sim.comm.barrier()
         return
-    meta = {
-        "t": sim.t, "dt": sim.dt, "successes": sim._successes, "steps": sim.steps,
-        "clipped_cells": sim.clipped_cells, "timers": sim.timers,
-        "rows": writer.rows, "last_output_time": writer.last_output_time,
-        "coupling": sim.coupling.state() if sim.coupling is not None else None,
-    }
-    arrays["meta"] = np.frombuffer(json.dumps(_jsonable(meta)).encode(), dtype=np.uint8)
-    path = Path(writer.out) / NAME
-    tmp = path.with_name(f".{NAME}.tmp")
+    arrays["meta"] = np.frombuffer(json.dumps(_jsonable(states)).encode(), dtype=np.uint8)
+    path = run_dir.out / layout.CHECKPOINT
+    tmp = path.with_name(f".{layout.CHECKPOINT}.tmp")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
         f.flush()
@@ -86,31 +86,24 @@ def save(sim, writer) -> None:
     sim.comm.barrier()
 
 
-def load(sim, writer) -> None:
+def load(sim, run_dir) -> None:
     """Restore the state saved in RUN_DIR/checkpoint.npz (collective)."""
     check(sim)
-    path = Path(writer.out) / NAME
+    path = run_dir.out / layout.CHECKPOINT
     data = None
     if sim.comm.rank == 0:
         if not path.is_file():
-            data = f"no checkpoint in {writer.out}; run with --checkpoint-every to make one"
+            data = f"no checkpoint in {run_dir.out}; run with --checkpoint-every to make one"
         else:
             with np.load(path) as f:
                 data = {k: f[k] for k in f.files}
     data = sim.comm.bcast(data, root=0)
     if isinstance(data, str):
         fail("--resume", data)
-    meta = _restore(json.loads(bytes(data.pop("meta")).decode()))
+    states = _restore(json.loads(bytes(data.pop("meta")).decode()))
     for name, organ in sim.organs.items():
         g = sim.gatherer(name)
         for i, clone in enumerate(organ.clones):
             g.set_from_nodes(clone, data[f"{name}/{i}"])
-    sim.t, sim.dt, sim._successes = meta["t"], meta["dt"], meta["successes"]
-    sim.steps, sim.clipped_cells, sim.timers = meta["steps"], meta["clipped_cells"], meta["timers"]
-    writer.rows = [tuple(r) for r in meta["rows"]]
-    writer.last_output_time = meta["last_output_time"]
-    if sim.coupling is not None:
-        sim.coupling.set_state(meta["coupling"])
-    if writer.rank0:
-        for field in writer.fields.values():
-            field.truncate(writer.last_output_time)
+    for key, obj in _stateful(sim, run_dir).items():
+        obj.set_state(states[key])

@@ -21,10 +21,10 @@ from typing import Callable
 import gmsh
 import numpy as np
 
-from pdemet.io import temp_beside
+from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
+from pdemet.meshes.geometry import tet_volumes
+from pdemet.output.files import temp_beside
 
-VOLUME_TAG = 1
-BOUNDARY_TAG = 2
 
 Vec = tuple[float, float, float]
 
@@ -255,12 +255,6 @@ def _keep_only_solid() -> tuple[int, list[int]]:
     return vols[0][1], sorted({abs(t) for _, t in surfs})
 
 
-def _tet_volumes(x: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """Signed volumes of tetrahedra ``tets`` (n, 4 vertex indices) with vertex coordinates ``x``."""
-    p0 = x[tets[:, 0]]
-    return np.einsum("ij,ij->i", x[tets[:, 1]] - p0, np.cross(x[tets[:, 2]] - p0, x[tets[:, 3]] - p0)) / 6.0
-
-
 def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
     """Mesh ``organ`` with linear tetrahedra of size ``default_size_mm / refinement`` and write it to ``path``.
 
@@ -317,7 +311,7 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
             index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
             tets = index[tet_nodes.astype(np.int64)].reshape(-1, 4)
             used = np.unique(tets)
-            vols = _tet_volumes(x, tets)
+            vols = tet_volumes(x, tets)
             quality = gmsh.model.mesh.getElementQualities(tet_tags, "minSICN")
 
             tmp = temp_beside(path, ".msh")  # written aside and renamed: never a half-written mesh

@@ -28,28 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pdemet.io import temp_beside
+from pdemet.errors import MeshError, first_line
+from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
+from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
+                                   tet_volumes)
+from pdemet.output.files import temp_beside
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
-VOLUME_TAG = 1
-BOUNDARY_TAG = 2
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
 _OTHER_3D = ("hexahedron", "wedge", "pyramid", "polyhedron")  # meshio cell-type prefixes
 _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
-
-
-class MeshError(ValueError):
-    """A mesh pdemet cannot use; the message is one line that names the problem."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0].strip() if text else ""
-    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
 def _organ_name(organ) -> str:
@@ -68,75 +57,6 @@ def _unit_factor(units) -> float:
 
 # ---------------------------------------------------------------------------
 # Geometry helpers (numpy)
-
-
-def tet_volumes(x: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """Signed volumes of the tetrahedra ``tets`` (n, 4) with vertex coordinates ``x`` (m, 3)."""
-    p0 = x[tets[:, 0]]
-    return np.einsum("ij,ij->i", x[tets[:, 1]] - p0, np.cross(x[tets[:, 2]] - p0, x[tets[:, 3]] - p0)) / 6.0
-
-
-_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
-_FACES = ((0, 2, 1), (0, 1, 3), (0, 3, 2), (1, 2, 3))  # outward for a positively oriented tetrahedron
-
-
-def tet_quality(x: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """Normalised radius ratio ``3 r_in / R_circ`` of each tetrahedron: 1 regular, -> 0 flat (sign of the volume)."""
-    p = x[tets]  # (n, 4, 3)
-    vol = tet_volumes(x, tets)
-    area = np.zeros(len(tets))
-    for i, j, k in _FACES:
-        area += 0.5 * np.linalg.norm(np.cross(p[:, j] - p[:, i], p[:, k] - p[:, i]), axis=1)
-    l2 = {e: np.einsum("ij,ij->i", p[:, e[1]] - p[:, e[0]], p[:, e[1]] - p[:, e[0]]) for e in _EDGES}
-    # products of opposite edge lengths; R = sqrt((aA+bB+cC)(aA+bB-cC)(aA-bB+cC)(-aA+bB+cC)) / (24 V)
-    a = np.sqrt(l2[(0, 1)] * l2[(2, 3)])
-    b = np.sqrt(l2[(0, 2)] * l2[(1, 3)])
-    c = np.sqrt(l2[(0, 3)] * l2[(1, 2)])
-    prod = np.clip((a + b + c) * (a + b - c) * (a - b + c) * (-a + b + c), 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_in = 3.0 * np.abs(vol) / area
-        r_circ = np.sqrt(prod) / (24.0 * np.abs(vol))
-        q = np.where((np.abs(vol) > 0) & (area > 0), 3.0 * r_in / r_circ, 0.0)
-    return np.sign(vol) * np.clip(np.nan_to_num(q), 0.0, 1.0)
-
-
-def _shape_measure(x: np.ndarray, tets: np.ndarray, vol: np.ndarray) -> np.ndarray:
-    """|V| scaled by the cube of the rms edge length (1 for a regular tetrahedron)."""
-    p = x[tets]
-    l2 = sum(np.einsum("ij,ij->i", p[:, j] - p[:, i], p[:, j] - p[:, i]) for i, j in _EDGES) / 6.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.nan_to_num(6.0 * math.sqrt(2.0) * np.abs(vol) / l2 ** 1.5)
-
-
-def boundary_faces(tets: np.ndarray) -> np.ndarray:
-    """Triangles (k, 3) on the boundary (faces of exactly one tetrahedron), outward for positive tetrahedra."""
-    faces = np.concatenate([tets[:, list(f)] for f in _FACES])
-    key = np.sort(faces, axis=1)
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    return faces[counts[inverse.ravel()] == 1]
-
-
-def _pieces(n_points: int, cells: np.ndarray) -> np.ndarray:
-    """Label of the connected piece of every cell (cells sharing a vertex are connected), 0 = largest."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    k = cells.shape[1]
-    rows = np.repeat(cells[:, 0], k - 1)
-    cols = cells[:, 1:].ravel()
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_points, n_points))
-    _, labels = connected_components(graph, directed=False)
-    cell_label = labels[cells[:, 0]]
-    uniq, inv, counts = np.unique(cell_label, return_inverse=True, return_counts=True)
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[np.argsort(-counts, kind="stable")] = np.arange(len(uniq))
-    return rank[inv.ravel()]
-
-
-def _compact(points: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop the points no cell uses; renumber the cells."""
-    used, inverse = np.unique(cells, return_inverse=True)
-    return points[used], inverse.reshape(cells.shape)
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +134,7 @@ def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
             gmsh.model.geo.synchronize()
             gmsh.model.mesh.generate(3)
         except Exception as e:
-            raise MeshError(f"gmsh could not {step} ({_first_line(e)}); the surface must be closed, without "
+            raise MeshError(f"gmsh could not {step} ({first_line(e)}); the surface must be closed, without "
                             "self-intersections; repair or smooth it (e.g. in MeshLab or meshfix)") from None
         x, tets = _gmsh_tets()
     if len(tets) == 0:
@@ -280,7 +200,7 @@ def _read(path: Path, file_format: str | None):
         reason = next((ln.strip() for ln in said.getvalue().splitlines() if ln.strip()), "")
         reason = reason[len("Error: "):] if reason.startswith("Error: ") else reason
     except Exception as e:  # meshio raises ReadError, KeyError, ValueError, ParseError, ... for bad files
-        reason = _first_line(e)
+        reason = first_line(e)
     what = f"as {file_format}" if file_format else f"as a mesh (format from the suffix {path.suffix!r})"
     raise MeshError(f"cannot read {path} {what}{': ' + reason if reason else ''}; not a mesh or a corrupt file? "
                     "give a mesh file meshio reads (.vtu, .vtk, .msh, .mesh, .inp, .stl, .obj, ...)")
@@ -315,7 +235,7 @@ def _check_surface(points: np.ndarray, tris: np.ndarray, name: str) -> None:
     if nonmanifold:
         raise MeshError(f"{name} is a non-manifold surface ({nonmanifold} edges shared by more than two "
                         "triangles); repair it (e.g. in MeshLab or meshfix)")
-    labels = _pieces(len(points), tris)
+    labels = pieces(len(points), tris)
     n = int(labels.max()) + 1
     if n > 1:
         raise MeshError(f"{name} is a surface of {n} separate pieces; pdemet needs one closed surface per organ: "
@@ -385,7 +305,7 @@ def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-
             gmsh.merge(str(path))
             data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
     except Exception as e:
-        raise MeshError(f"DOLFINx cannot read the written {path}: {_first_line(e)}") from None
+        raise MeshError(f"DOLFINx cannot read the written {path}: {first_line(e)}") from None
     m = data.mesh
     if m.topology.dim != 3:
         raise MeshError(f"DOLFINx reads {path} as a {m.topology.dim}D mesh, expected 3D")
@@ -484,7 +404,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     points = points * scale
     tetrahedralized, enclosed = False, None
     if len(tets) == 0:  # a surface: fill it
-        points, tris = _compact(points, tris)
+        points, tris = compact(points, tris)
         _check_surface(points, tris, name)
         tris = _orient(tris, name)
         enclosed = _enclosed_volume(points, tris)
@@ -499,10 +419,10 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
                             f"the surface of {name}; the surface may intersect itself: repair it (e.g. in MeshLab "
                             "or meshfix)")
     n_points_in = len(mesh.points)
-    points, tets = _compact(points, tets)
+    points, tets = compact(points, tets)
 
     vol = tet_volumes(points, tets)
-    flat = _shape_measure(points, tets, vol) < _DEGENERATE
+    flat = shape_measure(points, tets, vol) < _DEGENERATE
     if flat.any():
         raise MeshError(f"{int(flat.sum())} of {len(tets)} tetrahedra in {name} are degenerate (zero volume: flat "
                         "or with repeated vertices); remesh the organ")
@@ -519,7 +439,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     if n_inv:
         tets[inverted] = tets[inverted][:, [1, 0, 2, 3]]
 
-    labels = _pieces(len(points), tets)
+    labels = pieces(len(points), tets)
     n_pieces = int(labels.max()) + 1
     if n_pieces > 1:
         sizes = np.bincount(labels)
@@ -542,7 +462,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     try:
         _write_msh(out, points, tets, organ)
     except OSError as e:
-        raise MeshError(f"cannot write {out}: {e.strerror or _first_line(e)}") from None
+        raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
     report["path"] = str(out)
     report["dolfinx_volume_mm3"] = None
     if verify:
@@ -562,7 +482,7 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
     make_mesh's report plus the keys of :func:`summarize` (so
     :func:`format_report` prints it). ``MeshError`` for an unknown organ or a bad size.
     """
-    from pdemet import meshes
+    from pdemet.meshes import shapes as meshes
 
     try:
         shape = meshes.organ_shape(organ)
@@ -573,7 +493,7 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
     try:
         report = dict(meshes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
     except OSError as e:
-        raise MeshError(f"cannot write {out}: {e.strerror or _first_line(e)}") from None
+        raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
     x, tets = _read_msh_tets(out)
     report.update(summarize(x, tets))
     report["warnings"] = _warnings(report)
@@ -584,7 +504,7 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
 def _read_msh_tets(path: Path) -> tuple[np.ndarray, np.ndarray]:
     m = _read(path, None)
     tets = np.concatenate([np.asarray(c.data)[:, :4] for c in m.cells if c.type == "tetra"]).astype(np.int64)
-    return _compact(np.asarray(m.points, dtype=float)[:, :3], tets)
+    return compact(np.asarray(m.points, dtype=float)[:, :3], tets)
 
 
 def format_report(report: dict) -> str:

@@ -1,0 +1,89 @@
+"""Shedding: each primary node j loses the fraction 1 − exp(−σⱼ dt) of its cells per step, σⱼ = σ₀·w(xⱼ)
+(the shedding weight law), as clusters.
+
+Stochastic: exactly those cells become clusters — the count is Poisson, sizes follow P(n), the node is
+drawn ∝ expected shed cells, the clone make-up is Multinomial(n, local clone fractions), capped by the
+whole cells present at that node. Mean field: the expected cells leave, as a smooth flux.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Shed:
+    """What left the primary in one step."""
+
+    removal: np.ndarray              # (N, K) densities to subtract at the primary's nodes
+    comps: np.ndarray | None = None  # (M, K) clone counts of the shed clusters (stochastic)
+    times: np.ndarray | None = None  # (M,) days: when each cluster entered the blood (stochastic)
+    cells: np.ndarray | None = None  # (K,) expected shed cells (mean field)
+
+    @classmethod
+    def clusters(cls, comps, times) -> "Shed":
+        """Clusters entering the blood (no field to take them from): for tests and injection experiments."""
+        comps = np.asarray(comps, dtype=np.int64)
+        return cls(np.zeros((0, comps.shape[1])), comps, np.asarray(times, dtype=float))
+
+
+def shed_fraction(cfg, u: np.ndarray, dt: float, capacity: float, vascular: np.ndarray) -> np.ndarray:
+    """1 − exp(−σ₀ w dt) at every node, u (K, N)."""
+    w = cfg.shedding_weight(u.sum(axis=0), capacity, vascular)
+    return -np.expm1(-cfg.shedding_rate * w * dt)
+
+
+class StochasticShedding:
+    def __init__(self, cfg, weights: np.ndarray, capacity: float, vascular: np.ndarray, rng, ledger: dict):
+        self.cfg, self.m, self.capacity, self.vascular = cfg, weights, capacity, vascular
+        self.rng, self.ledger = rng, ledger
+        self.pmf = cfg.sizes.pmf()
+
+    def shed(self, t: float, dt: float, u: np.ndarray) -> Shed:
+        rng, m, K = self.rng, self.m, u.shape[0]
+        p = shed_fraction(self.cfg, u, dt, self.capacity, self.vascular)
+        cells = m * u                                    # (K, N) cells at each node
+        expected = p * cells.sum(axis=0)
+        mean_size = float(self.pmf @ np.arange(1, len(self.pmf) + 1))
+        n_clusters = rng.poisson(expected.sum() / mean_size) if expected.sum() > 0 else 0
+        sizes = rng.choice(np.arange(1, len(self.pmf) + 1), size=n_clusters, p=self.pmf)
+        where = rng.choice(len(m), size=n_clusters, p=expected / expected.sum()) if n_clusters else []
+        times = t + dt * rng.random(n_clusters)
+        avail = np.floor(cells + 1e-9)
+        where = np.asarray(where, dtype=np.int64)
+        frac = (u[:, where] / u[:, where].sum(axis=0)).T if n_clusters else np.zeros((0, K))
+        comps = rng.multinomial(sizes, frac).astype(np.int64) if n_clusters else np.zeros((0, K), np.int64)
+        _whole_cells_only(comps, where, avail)
+        keep = comps.sum(axis=1) > 0
+        comps, times, where = comps[keep], times[keep], where[keep]
+        removal = np.zeros((len(m), K))
+        np.add.at(removal, where, -comps / m[where][:, None])
+        self.ledger["cells"]["shed"] += float(comps.sum())
+        self.ledger["clusters"]["shed"] += float(len(comps))
+        return Shed(removal, comps, times)
+
+
+def _whole_cells_only(comps: np.ndarray, where: np.ndarray, avail: np.ndarray) -> None:
+    """Where a node's clusters ask for more cells than it holds, take them in order (in place)."""
+    demand = np.zeros_like(avail.T)
+    np.add.at(demand, where, comps)
+    for j in np.flatnonzero(np.any(demand > avail.T, axis=1)):
+        left = avail[:, j].copy()
+        for c in np.flatnonzero(where == j):
+            comps[c] = np.minimum(comps[c], left)
+            left -= comps[c]
+
+
+class MeanFieldShedding:
+    def __init__(self, cfg, weights: np.ndarray, capacity: float, vascular: np.ndarray, ledger: dict):
+        self.cfg, self.m, self.capacity, self.vascular, self.ledger = cfg, weights, capacity, vascular, ledger
+
+    def shed(self, t: float, dt: float, u: np.ndarray) -> Shed:
+        removed = u * shed_fraction(self.cfg, u, dt, self.capacity, self.vascular)  # (K, N) densities
+        shed = removed @ self.m                          # (K,) cells
+        self.ledger["cells"]["shed"] += float(shed.sum())
+        sizes = np.arange(1, self.cfg.sizes.max_size + 1, dtype=float)
+        self.ledger["clusters"]["shed"] += float(shed.sum() * (self.cfg.sizes.cell_pmf() / sizes).sum())
+        return Shed(-removed.T, cells=shed)

@@ -1,0 +1,114 @@
+"""An organ: its mesh (mm), the finite-element space, and one density field per clone (cells/mm³)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pdemet.backend import MPI, fem, mesh as dmesh, ufl
+from pdemet.errors import fail
+from pdemet.meshes.msh import read_quietly
+from pdemet.scenario.model import OrganConfig
+
+
+def load_mesh(cfg: OrganConfig, comm):
+    """The organ's mesh (gmsh file or built-in box), uniformly refined ``cfg.refine`` times."""
+    m = _read_mesh(cfg, comm)
+    for _ in range(cfg.refine):
+        m.topology.create_entities(1)
+        m = dmesh.refine(m)[0]
+    return m
+
+
+def _read_mesh(cfg: OrganConfig, comm):
+    """Read the organ's gmsh mesh or build its box; check it is 3D and tetrahedral."""
+    if cfg.box is not None:
+        nx, ny, nz = cfg.cells
+        return dmesh.create_box(comm, [[0.0, 0.0, 0.0], list(map(float, cfg.box))], [nx, ny, nz],
+                                dmesh.CellType.tetrahedron)
+    try:
+        data = read_quietly(str(cfg.mesh), comm)
+    except Exception as e:  # gmsh raises plain Exceptions for unreadable files
+        fail(f"organs.{cfg.name}.mesh", f"cannot read {cfg.mesh} as a gmsh mesh ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+    m = data.mesh
+    if m.topology.dim != 3 or m.topology.cell_type != dmesh.CellType.tetrahedron:
+        fail(f"organs.{cfg.name}.mesh", f"{cfg.mesh} is not a 3D tetrahedral mesh; mesh the volume with tetrahedra")
+    return m
+
+
+class Organ:
+    """Mesh, scalar Lagrange space and clone densities (cells/mm³) of one organ.
+
+    ``clones[i]`` is a ``dolfinx.fem.Function``; its dof values are the state the
+    solvers advance. ``weights`` holds ∫φⱼ dx for the owned dofs, so that the number
+    of cells of a clone is exactly ``weights · uᵢ`` (summed over ranks).
+    """
+
+    def __init__(self, cfg: OrganConfig, clone_names: list[str], comm=MPI.COMM_WORLD):
+        self.cfg, self.name, self.comm = cfg, cfg.name, comm
+        self.mesh = load_mesh(cfg, comm)
+        self.degree = cfg.element_degree
+        self.V = fem.functionspace(self.mesh, ("Lagrange", self.degree))
+        self.clone_names = list(clone_names)
+        self.clones = [fem.Function(self.V, name=n) for n in clone_names]
+        self.capacity = float(cfg.params["carrying_capacity"])
+        imap = self.V.dofmap.index_map
+        self.n_owned = imap.size_local
+        self.x = self.V.tabulate_dof_coordinates().T.copy()  # (3, n_local) in mm
+        v = ufl.TestFunction(self.V)
+        w = fem.petsc.assemble_vector(fem.form(v * ufl.dx))
+        w.ghostUpdate(addv=fem.petsc.PETSc.InsertMode.ADD, mode=fem.petsc.PETSc.ScatterMode.REVERSE)
+        self.weights = w.array_r[: self.n_owned].copy()
+        w.ghostUpdate(addv=fem.petsc.PETSc.InsertMode.INSERT, mode=fem.petsc.PETSc.ScatterMode.FORWARD)
+        with w.localForm() as loc:
+            self.weights_local = loc.array_r.copy()  # owned and ghost dofs
+        w.destroy()
+        self.volume = comm.allreduce(float(self.weights.sum()), MPI.SUM)
+
+    # -- state as arrays ---------------------------------------------------------------------
+    @property
+    def n_clones(self) -> int:
+        return len(self.clones)
+
+    def densities(self) -> np.ndarray:
+        """(K, n_local) copy of the clone densities at the local dofs (owned, then ghosts)."""
+        return np.stack([c.x.array for c in self.clones])
+
+    def set_densities(self, u: np.ndarray) -> None:
+        for c, ui in zip(self.clones, u):
+            c.x.array[:] = ui
+
+    def cells_per_clone(self) -> np.ndarray:
+        """Number of cells of each clone in the organ (∫uᵢ dx), identical on every rank."""
+        local = np.array([self.weights @ c.x.array[: self.n_owned] for c in self.clones])
+        return self.comm.allreduce(local, MPI.SUM)
+
+    def centroid(self) -> np.ndarray:
+        """Volume centroid of the organ (mm)."""
+        local = self.x[:, : self.n_owned] @ self.weights
+        return self.comm.allreduce(local, MPI.SUM) / self.volume
+
+    # -- initial condition --------------------------------------------------------------------
+    def set_initial(self) -> None:
+        init = self.cfg.initial
+        k = self.n_clones
+        weights = np.ones(k) if init.clones is None else np.asarray(init.clones, dtype=float)
+        weights = weights / weights.sum()
+        u = np.zeros((k, self.x.shape[1]))
+        if init.shape != "none" and init.density > 0:
+            center = self.centroid() if init.center is None else np.asarray(init.center)
+            d = self.x - center[:, None]
+            # Relative slack of 1e-9 so that nodes exactly on the edge are in, whatever the
+            # last-bit differences of coordinates between partitions.
+            if init.shape == "ball":
+                inside = np.einsum("ij,ij->j", d, d) <= init.radius ** 2 * (1 + 1e-9)
+            else:
+                inside = np.all(np.abs(d) <= 0.5 * np.asarray(init.extent)[:, None] * (1 + 1e-9), axis=0)
+            seg = init.segregation if init.segregation is not None else float(init.mixing == "sectors")
+            u[:, inside] = (1.0 - seg) * init.density * weights[:, None]
+            if seg > 0:  # sectors: clone i owns an angular sector around the center (in the x–y plane)
+                angle = np.mod(np.arctan2(d[1], d[0]) / (2 * np.pi) + 1e-9, 1.0)
+                edges = np.concatenate([[0.0], np.cumsum(weights)])
+                sector = np.clip(np.searchsorted(edges, angle, side="right") - 1, 0, k - 1)
+                for i in range(k):
+                    u[i, inside & (sector == i)] += seg * init.density
+        self.set_densities(u)

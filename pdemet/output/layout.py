@@ -1,0 +1,35 @@
+"""The run directory's file names and table headers, defined once.
+
+    scenario.toml          the resolved scenario that was run (every default filled in)
+    timeseries.csv         time,organ,clone,cells (∫uᵢ dx) at every output time
+    fields/<organ>.vtkhdf  VTKHDF 2.2 unstructured grid, one point array per clone plus "total",
+                           one step per output time (ParaView, PyVista)
+    seeding.csv            one row per arrested cluster
+    census.csv             foci per site and output time
+    summary.json           status, versions, scenario hash, ledger, foci, timers
+    checkpoint.npz         the state to resume from (``--checkpoint-every``)
+    renders/               PNGs and plots from ``pdemet render``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCENARIO = "scenario.toml"
+TIMESERIES = "timeseries.csv"
+SEEDING = "seeding.csv"
+CENSUS = "census.csv"
+SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.npz"
+FIELDS = "fields"
+RENDERS = "renders"
+
+TIMESERIES_HEADER = ("time", "organ", "clone", "cells")
+SEEDING_HEADER = ("time", "organ", "x", "y", "z", "size", "survived")  # then one column of cells per clone
+CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "centroid_x", "centroid_y", "centroid_z",
+                 "n_clones", "shannon", "simpson", "polyclonal")  # then one clone-fraction column per clone
+TOTAL = "total"  # the point array of Σᵢ uᵢ in the field files
+
+
+def field_file(run_dir: str | Path, organ: str) -> Path:
+    return Path(run_dir) / FIELDS / f"{organ}.vtkhdf"

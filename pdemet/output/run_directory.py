@@ -1,0 +1,79 @@
+"""The run directory while a run writes it: refuses to mix runs, writes scenario.toml, drives the recorders
+at output times and writes summary.json at the end (layout in :mod:`pdemet.output.layout`)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pdemet.errors import fail
+from pdemet.output import layout, recorders
+from pdemet.output.files import atomic_write_text, write_json
+from pdemet.scenario.files import dump_toml
+
+
+def prepare_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to mix runs: the output directory must be new, empty, or explicitly overwritten."""
+    if out.exists() and not out.is_dir():
+        fail("--out", f"{out} exists and is not a directory; choose another output directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            fail("--out", f"{out} is not empty; pass --overwrite to replace it or choose another directory")
+        for child in out.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    try:
+        (out / layout.FIELDS).mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        fail("--out", f"cannot write to {out} ({e.strerror}); choose a writable directory")
+
+
+class RunDirectory:
+    """Records the run at output times (its recorders) and writes scenario.toml and summary.json."""
+
+    def __init__(self, sim, out, overwrite=False, resume=False):
+        self.sim, self.out = sim, Path(out)
+        self.rank0 = sim.comm.rank == 0
+        self.last_output_time = -1.0
+        err = None
+        if self.rank0:
+            try:
+                if not resume:
+                    prepare_out_dir(self.out, overwrite)
+            except Exception as e:  # share the verdict so that all ranks stop together
+                err = e
+        err = sim.comm.bcast(err, root=0)
+        if err is not None:
+            raise err
+        if self.rank0 and not resume:
+            atomic_write_text(self.out / layout.SCENARIO, dump_toml(sim.resolved_scenario()))
+        self.recorders = recorders.for_simulation(sim, self.out, resume)
+
+    def record(self, t: float) -> None:
+        self.last_output_time = t
+        for rec in self.recorders.values():
+            rec.record(t)
+
+    def summary(self) -> dict:
+        out = {}
+        for rec in self.recorders.values():
+            out.update(rec.summary())
+        return out
+
+    def finish(self, summary: dict) -> None:
+        for rec in self.recorders.values():
+            rec.finish()
+        if self.rank0:
+            write_json(self.out / layout.SUMMARY, summary)
+
+    def state(self) -> dict:
+        return {"last_output_time": self.last_output_time,
+                "recorders": {name: rec.state() for name, rec in self.recorders.items()}}
+
+    def set_state(self, state: dict) -> None:
+        self.last_output_time = state["last_output_time"]
+        for name, rec in self.recorders.items():
+            rec.set_state(state["recorders"].get(name))
+        self.recorders["fields"].truncate(self.last_output_time)

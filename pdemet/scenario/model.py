@@ -1,0 +1,81 @@
+"""The typed scenario: what a validated TOML scenario becomes.
+
+Units: lengths in mm, times in days, densities in cells/mm³, rates in 1/day, diffusion coefficients in
+mm²/day. Defaults live here once; :mod:`pdemet.scenario.parse` reads the TOML into these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The clone palette (scenarios without [clones] colors, and renders of files without colors).
+PALETTE = ["#e41a1c", "#4daf4a", "#377eb8", "#ffd92f", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+           "#999999", "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#e5c494", "#b3b3b3"]
+
+
+@dataclass
+class SimulationConfig:
+    t_end: float            # days
+    dt: float               # days: initial and largest step
+    output_every: float     # days between outputs (timeseries rows, fields, census)
+    seed: int = 0
+    solver: str = "imex"    # "imex" (Strang splitting, production) | "newton" (monolithic reference)
+    theta: float = 0.5      # implicitness of the linear step: 0.5 Crank–Nicolson (2nd order), 1 backward Euler
+    adaptive: bool = True   # halve dt on rejected steps, grow it back after successes
+    dt_min: float = 1e-8    # days: give up below this step
+    max_change: float = 0.5  # largest accepted change of any density in one step, relative to capacity
+    negative_tolerance: float = 1e-2  # relative to capacity: below -tol a step is rejected, above it clipped
+    linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
+    rtol: float = 1e-12     # relative tolerance of the iterative linear solves
+    plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
+
+
+@dataclass
+class InitialConfig:
+    shape: str = "none"          # "ball" | "box" | "none"
+    center: list[float] | None = None  # mm; default: the organ's centroid
+    radius: float = 1.0          # mm (ball)
+    extent: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])  # mm, full edge lengths (box)
+    density: float = 0.0         # cells/mm³, total over clones
+    mixing: str = "intermixed"   # "intermixed" | "sectors"
+    segregation: float | None = None  # 0 = intermixed … 1 = sectors: u = (1−s)·intermixed + s·sectors
+    clones: list[float] | None = None  # optional relative weights of the clones (default: equal)
+
+
+@dataclass
+class OrganConfig:
+    name: str
+    role: str                          # "primary" | "site"
+    mesh: Path | None = None           # gmsh .msh file (mm)
+    box: list[float] | None = None     # mm, built-in box [Lx, Ly, Lz]
+    cells: list[int] | None = None     # box subdivisions
+    element_degree: int = 1
+    terms: list[str] = field(default_factory=lambda: ["diffusion", "logistic"])
+    params: dict[str, Any] = field(default_factory=dict)  # term parameters (validated by the terms)
+    initial: InitialConfig = field(default_factory=InitialConfig)
+    refine: int = 0                    # uniform refinements of the mesh (convergence studies)
+
+
+@dataclass
+class Scenario:
+    simulation: SimulationConfig
+    clone_names: list[str]
+    clone_colors: list[str]
+    organs: dict[str, OrganConfig]
+    source: dict                        # the raw TOML (for scenario.toml in the run directory)
+    base_dir: Path                      # directory that relative paths are resolved against
+    cluster_flux: Any = None            # pdemet.flux.config.ClusterFluxConfig
+
+    @property
+    def n_clones(self) -> int:
+        return len(self.clone_names)
+
+    @property
+    def primary(self) -> str:
+        return next(n for n, o in self.organs.items() if o.role == "primary")
+
+    @property
+    def sites(self) -> list[str]:
+        return [n for n, o in self.organs.items() if o.role == "site"]
