@@ -61,6 +61,9 @@ def block_cg(lhs, blk, op, rtol, comm, max_it=10000, divtol=1e5):
     MatMatMult per iteration reads the matrix once for all columns, and the dot products of all
     columns are summed over ranks together (two reductions per iteration in all). A column stops
     when it has converged. Returns (ok, total iterations over the columns).
+
+    One function of ~90 lines on purpose: it is PETSc's KSPSolve_CG loop, statement for statement, with
+    a column index added; split into pieces it could no longer be checked against PETSc's source.
     """
     m = blk.m
     # The residual overwrites the right-hand side, which is not needed after r₀ = b − A·x₀.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-
 from pdemet.validation import Param
 
 
@@ -32,46 +30,33 @@ class Law:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.p.items())})"
 
 
+# The kinds of law and the one method each defines (n: float array of cluster sizes 1..max_size).
 class SizeLaw(Law):
-    """P(n) of shed clusters up to a normalization: ``weights(n)`` for n = 1..max_size (floats)."""
+    """``weights(n)``: P(n) of shed clusters up to a normalization."""
 
     kind = "sizes"
 
-    def weights(self, n: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
-
 
 class SurvivalLaw(Law):
-    """s(n): probability that an arrested cluster of n cells founds a focus."""
+    """``__call__(n)``: s(n), the probability that an arrested cluster of n cells founds a focus."""
 
     kind = "survival"
 
-    def __call__(self, n) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
-
 
 class ClearanceLaw(Law):
-    """Destruction hazard (1/day) of a circulating cluster of n cells."""
+    """``rate(n)``: destruction hazard (1/day) of a circulating cluster of n cells."""
 
     kind = "clearance"
 
-    def rate(self, n) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
-
 
 class ArrestLaw(Law):
-    """a(n): per-pass probability that a cluster of n cells stops in an organ's capillaries."""
+    """``__call__(n)``: a(n), per-pass probability that a cluster of n cells stops in an organ's capillaries."""
 
     kind = "arrest"
 
-    def __call__(self, n) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
-
 
 class SheddingWeight(Law):
-    """w(x) in [0, 1]: where in the primary cells leave, from the total density and the vascular density."""
+    """``__call__(total, capacity, vascular)``: w(x) in [0, 1] at the primary's nodes, from the total density
+    (cells/mm³), the carrying capacity and the vascular density."""
 
     kind = "shedding_weight"
-
-    def __call__(self, total: np.ndarray, capacity: float, vascular: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
