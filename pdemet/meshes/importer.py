@@ -32,6 +32,7 @@ from pdemet.errors import MeshError, first_line
 from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
 from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
                                    tet_volumes)
+from pdemet.meshes.session import gmsh_model, model_tets
 from pdemet.output.files import temp_beside
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
@@ -63,43 +64,6 @@ def _unit_factor(units) -> float:
 # gmsh
 
 
-class _GmshModel:
-    """A scratch gmsh model: own session if gmsh is not initialised, else a new model in the caller's session."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        import gmsh
-
-        self.gmsh = gmsh
-        self.own = not gmsh.isInitialized()
-        if self.own:
-            gmsh.initialize(readConfigFiles=False, interruptible=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(self.name)
-        return gmsh
-
-    def __exit__(self, *exc):
-        try:
-            self.gmsh.model.remove()
-        finally:
-            if self.own:
-                self.gmsh.finalize()
-        return False
-
-
-def _gmsh_tets() -> tuple[np.ndarray, np.ndarray]:
-    """Nodes (n, 3) and linear tetrahedra (m, 4, 0-based) of the current gmsh model."""
-    import gmsh
-
-    _, tet_nodes = gmsh.model.mesh.getElementsByType(4)
-    node_tags, coords, _ = gmsh.model.mesh.getNodes()
-    index = np.zeros(int(node_tags.max()) + 1 if len(node_tags) else 1, dtype=np.int64)
-    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-    return coords.reshape(-1, 3), index[tet_nodes.astype(np.int64)].reshape(-1, 4)
-
-
 def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
                     size: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fill the closed triangulated surface with tetrahedra (gmsh Delaunay).
@@ -108,15 +72,13 @@ def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
     grades from their sizes); with ``size`` (mm) the surface is first remeshed
     with triangles of about that size (gmsh ``classifySurfaces`` + ``createGeometry``).
     """
-    with _GmshModel("pdemet-tetrahedralize") as gmsh:
-        options = [("General.NumThreads", 1), ("Mesh.MaxNumThreads2D", 1), ("Mesh.MaxNumThreads3D", 1),
-                   ("Mesh.RandomSeed", int(seed)), ("Mesh.Algorithm", 6), ("Mesh.Algorithm3D", 1),
-                   ("Mesh.Optimize", 1), ("Mesh.ElementOrder", 1)]
-        if size is not None:
-            options += [("Mesh.MeshSizeMax", size), ("Mesh.MeshSizeMin", 0.0), ("Mesh.MeshSizeFromPoints", 0),
-                        ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeExtendFromBoundary", 1)]
-        for name, value in options:
-            gmsh.option.setNumber(name, value)
+    options = {"General.NumThreads": 1, "Mesh.MaxNumThreads2D": 1, "Mesh.MaxNumThreads3D": 1,
+               "Mesh.RandomSeed": int(seed), "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1,
+               "Mesh.Optimize": 1, "Mesh.ElementOrder": 1}
+    if size is not None:
+        options |= {"Mesh.MeshSizeMax": size, "Mesh.MeshSizeMin": 0.0, "Mesh.MeshSizeFromPoints": 0,
+                    "Mesh.MeshSizeFromCurvature": 0, "Mesh.MeshSizeExtendFromBoundary": 1}
+    with gmsh_model("pdemet-tetrahedralize", options) as gmsh:
         surf = gmsh.model.addDiscreteEntity(2)
         gmsh.model.mesh.addNodes(2, surf, np.arange(1, len(points) + 1), points.ravel())
         gmsh.model.mesh.addElementsByType(surf, 2, [], (tris + 1).ravel())
@@ -136,7 +98,7 @@ def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
         except Exception as e:
             raise MeshError(f"gmsh could not {step} ({first_line(e)}); the surface must be closed, without "
                             "self-intersections; repair or smooth it (e.g. in MeshLab or meshfix)") from None
-        x, tets = _gmsh_tets()
+        x, tets = model_tets()
     if len(tets) == 0:
         raise MeshError("gmsh made no tetrahedra inside the surface; the surface must be closed and not "
                         "self-intersecting; repair it (e.g. in MeshLab or meshfix)")
@@ -157,9 +119,7 @@ def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
     faces = boundary_faces(tets)
     tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
     try:
-        with _GmshModel(f"pdemet-{organ}") as gmsh:
-            for name, value in [("Mesh.MshFileVersion", 4.1), ("Mesh.Binary", 0), ("Mesh.SaveAll", 0)]:
-                gmsh.option.setNumber(name, value)
+        with gmsh_model(f"pdemet-{organ}", {"Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0}) as gmsh:
             surf = gmsh.model.addDiscreteEntity(2)
             vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
             gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
@@ -301,7 +261,7 @@ def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-
     from pdemet.backend import MPI, fem, gmshio, ufl  # imports dolfinx_solver before dolfinx
 
     try:  # what gmshio.read_from_msh does, in a gmsh session that prints nothing
-        with _GmshModel("pdemet-verify") as gmsh:
+        with gmsh_model("pdemet-verify") as gmsh:
             gmsh.merge(str(path))
             data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
     except Exception as e:

@@ -6,6 +6,10 @@ Reading needs DOLFINx and is imported lazily, so that mesh making and import wor
 
 from __future__ import annotations
 
+import contextlib
+
+from pdemet.meshes.session import gmsh_model
+
 VOLUME_TAG = 1
 BOUNDARY_TAG = 2
 
@@ -17,22 +21,23 @@ def read_quietly(path: str, comm):
 
     from pdemet.backend import gmshio
 
-    error = None
-    if comm.rank == 0:
-        gmsh.initialize(readConfigFiles=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("pdemet")
-        try:
-            gmsh.merge(path)
-            if not gmsh.model.getEntities(3):
-                error = "it has no volume (3D) elements"
-        except Exception as e:  # gmsh raises plain Exceptions
-            error = str(e).splitlines()[0] if str(e) else type(e).__name__
-    error = comm.bcast(error, root=0)  # every rank must know before the collective call
-    try:
+    session = gmsh_model("pdemet", interruptible=True) if comm.rank == 0 else contextlib.nullcontext()
+    with session:
+        error = _merge(path) if comm.rank == 0 else None
+        error = comm.bcast(error, root=0)  # every rank must know before the collective call
         if error is not None:
             raise ValueError(error)
         return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        if comm.rank == 0:
-            gmsh.finalize()
+
+
+def _merge(path: str) -> str | None:
+    """Merge ``path`` into the current gmsh model; the reason it is unusable, or None."""
+    import gmsh
+
+    try:
+        gmsh.merge(path)
+        if not gmsh.model.getEntities(3):
+            return "it has no volume (3D) elements"
+    except Exception as e:  # gmsh raises plain Exceptions
+        return str(e).splitlines()[0] if str(e) else type(e).__name__
+    return None
