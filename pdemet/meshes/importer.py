@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from pdemet.errors import MeshError, first_line
-from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
+from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
                                    tet_volumes)
 from pdemet.meshes.session import gmsh_model, model_tets
-from pdemet.output.files import temp_beside
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
@@ -115,25 +114,17 @@ def _out_path(out, organ: str) -> Path:
 
 
 def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
-    """Write a gmsh 4.1 ASCII file: physical volume 1 (``organ``) and physical surface 2 (``boundary``), atomically."""
+    """Write the tetrahedra and their boundary triangles as a pdemet ``.msh``, atomically."""
     faces = boundary_faces(tets)
-    tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
-    try:
-        with gmsh_model(f"pdemet-{organ}", {"Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0}) as gmsh:
-            surf = gmsh.model.addDiscreteEntity(2)
-            vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
-            gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
-            gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
-            gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
-                                              (faces + 1).ravel())
-            gmsh.model.addPhysicalGroup(3, [vol], tag=VOLUME_TAG, name=organ)
-            gmsh.model.addPhysicalGroup(2, [surf], tag=BOUNDARY_TAG, name="boundary")
-            gmsh.write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with gmsh_model(f"pdemet-{organ}", MSH_OPTIONS) as gmsh:
+        surf = gmsh.model.addDiscreteEntity(2)
+        vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
+        gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
+        gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
+        gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
+                                          (faces + 1).ravel())
+        add_physical_groups(organ, vol, [surf])
+        write_atomically(path)
 
 
 # ---------------------------------------------------------------------------

@@ -1,17 +1,50 @@
 """gmsh ``.msh`` files as pdemet writes and reads them: one physical volume (tag 1, named after the organ)
 and one physical boundary surface (tag 2, ``"boundary"``); coordinates in mm.
 
-Reading needs DOLFINx and is imported lazily, so that mesh making and import work without it.
+Writing needs gmsh, reading also DOLFINx; both are imported lazily, so that the geometry helpers
+and mesh making and import work without DOLFINx.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 
 from pdemet.meshes.session import gmsh_model
+from pdemet.output.files import temp_beside
 
 VOLUME_TAG = 1
 BOUNDARY_TAG = 2
+MSH_OPTIONS = {"Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0}  # 4.1 ASCII, physical groups only
+
+
+def add_physical_groups(organ: str, volume: int, surfaces: list[int]) -> None:
+    """Name the current gmsh model's ``volume`` (a 3D entity tag) physical volume 1 ``organ`` and its
+    ``surfaces`` (2D entity tags) physical surface 2 ``"boundary"``: all that :func:`write_atomically` saves.
+
+    Add them before meshing a geometry: gmsh numbers the elements differently when they come after.
+    """
+    import gmsh
+
+    gmsh.model.addPhysicalGroup(3, [volume], tag=VOLUME_TAG, name=organ)
+    gmsh.model.addPhysicalGroup(2, surfaces, tag=BOUNDARY_TAG, name="boundary")
+
+
+def write_atomically(path: Path) -> None:
+    """Write the current gmsh model to ``path`` aside and rename it: never a half-written mesh.
+
+    The model's session must have :data:`MSH_OPTIONS` set.
+    """
+    import gmsh
+
+    tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
+    try:
+        gmsh.write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def read_quietly(path: str, comm):

@@ -13,7 +13,6 @@ any machine; ``scripts/make_meshes.py`` regenerates the shipped ``meshes/``.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,10 +20,9 @@ from typing import Callable
 import gmsh
 import numpy as np
 
-from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
+from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.geometry import tet_volumes
 from pdemet.meshes.session import gmsh_model, model_tets
-from pdemet.output.files import temp_beside
 
 
 Vec = tuple[float, float, float]
@@ -285,13 +283,11 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
         "Mesh.MeshSizeFromPoints": 0, "Mesh.MeshSizeFromCurvature": 0, "Mesh.MeshSizeExtendFromBoundary": 1,
         "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1,  # Frontal-Delaunay 2D, Delaunay 3D
         "Mesh.ElementOrder": 1, "Mesh.Optimize": 1, "Mesh.OptimizeNetgen": 1,
-        "Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0,
+        **MSH_OPTIONS,
     }
     with gmsh_model(f"pdemet-{organ}", options):
         shape.build()
-        vol, surfs = _keep_only_solid()
-        gmsh.model.addPhysicalGroup(3, [vol], tag=VOLUME_TAG, name=organ)
-        gmsh.model.addPhysicalGroup(2, surfs, tag=BOUNDARY_TAG, name="boundary")
+        add_physical_groups(organ, *_keep_only_solid())
         gmsh.model.mesh.generate(3)
 
         x, tets = model_tets()
@@ -299,14 +295,7 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
         used = np.unique(tets)
         vols = tet_volumes(x, tets)
         quality = gmsh.model.mesh.getElementQualities(tet_tags, "minSICN")
-
-        tmp = temp_beside(path, ".msh")  # written aside and renamed: never a half-written mesh
-        try:
-            gmsh.write(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(path)
 
     xu = x[used]
     return {
