@@ -18,12 +18,8 @@ verify the written file and that step is skipped where it is not installed.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +28,12 @@ from pdemet.errors import MeshError, first_line
 from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
                                    tet_volumes)
+from pdemet.meshes.readers import read_cells, read_tets
 from pdemet.meshes.session import gmsh_model, model_tets
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
-_OTHER_3D = ("hexahedron", "wedge", "pyramid", "polyhedron")  # meshio cell-type prefixes
 _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
 
 
@@ -129,50 +125,6 @@ def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
 
 # ---------------------------------------------------------------------------
 # Reading and checking
-
-
-def _read(path: Path, file_format: str | None):
-    import meshio
-
-    if not path.exists():
-        raise MeshError(f"no such file: {path}")
-    if not path.is_file():
-        raise MeshError(f"{path} is not a file")
-    # meshio prints its readers' errors and then calls sys.exit(1): capture both.
-    said = io.StringIO()
-    reason = None
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
-            warnings.simplefilter("ignore")
-            return meshio.read(path, file_format=file_format)
-    except MemoryError:
-        reason = "out of memory"
-    except SystemExit:
-        reason = next((ln.strip() for ln in said.getvalue().splitlines() if ln.strip()), "")
-        reason = reason[len("Error: "):] if reason.startswith("Error: ") else reason
-    except Exception as e:  # meshio raises ReadError, KeyError, ValueError, ParseError, ... for bad files
-        reason = first_line(e)
-    what = f"as {file_format}" if file_format else f"as a mesh (format from the suffix {path.suffix!r})"
-    raise MeshError(f"cannot read {path} {what}{': ' + reason if reason else ''}; not a mesh or a corrupt file? "
-                    "give a mesh file meshio reads (.vtu, .vtk, .msh, .mesh, .inp, .stl, .obj, ...)")
-
-
-def _split_cells(mesh, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Linear tetrahedra (n, 4), triangles (m, 3) and a count of the other cells, by meshio type."""
-    tets, tris, others = [], [], {}
-    for block in mesh.cells:
-        kind, data = block.type, np.asarray(block.data)
-        if len(data) == 0:
-            continue
-        if kind.startswith("tetra") and data.ndim == 2 and data.shape[1] >= 4:
-            tets.append(data[:, :4])  # tetra10 etc.: the corner vertices come first
-        elif kind.startswith("triangle") and data.ndim == 2 and data.shape[1] >= 3:
-            tris.append(data[:, :3])
-        elif kind.startswith("quad") and data.ndim == 2 and data.shape[1] >= 4:
-            tris.extend([data[:, [0, 1, 2]], data[:, [0, 2, 3]]])
-        others[kind] = others.get(kind, 0) + len(data)
-    cat = lambda parts, k: np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, k), np.int64)  # noqa: E731
-    return cat(tets, 4), cat(tris, 3), others
 
 
 def _check_surface(points: np.ndarray, tris: np.ndarray, name: str) -> None:
@@ -320,34 +272,9 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     if size is not None:
         size = _element_size(size)
 
-    mesh = _read(path, file_format)
-    points = np.asarray(mesh.points, dtype=float)
-    if points.ndim != 2 or len(points) == 0:
-        raise MeshError(f"{name} has no points: not a mesh")
-    if points.shape[1] < 3:
-        raise MeshError(f"{name} is a {points.shape[1]}D mesh (points have {points.shape[1]} coordinates); "
-                        "pdemet needs a 3D tetrahedral volume mesh of the organ")
-    points = points[:, :3]
-    if not np.isfinite(points).all():
-        raise MeshError(f"{name} has {int((~np.isfinite(points)).any(axis=1).sum())} points with NaN or infinite "
-                        "coordinates")
-    tets, tris, found = _split_cells(mesh, name)
-    summary = ", ".join(f"{n} {k}" for k, n in found.items()) or "no cells"
+    cells = read_cells(path, file_format)
+    points, tets, tris, found, summary = cells.points, cells.tets, cells.tris, cells.counts, cells.summary
     n_tets_in = int(sum(n for k, n in found.items() if k.startswith("tetra")))
-    other3d = {k: n for k, n in found.items() if k.startswith(_OTHER_3D)}
-    if other3d:
-        others = ", ".join(f"{n} {k}" for k, n in other3d.items())
-        if len(tets):
-            raise MeshError(f"{name} mixes tetrahedra with other 3D cells ({others}); pdemet needs tetrahedra only: "
-                            "split those cells into tetrahedra or remesh the volume with tetrahedra (e.g. gmsh)")
-        raise MeshError(f"{name} has no tetrahedra ({others}); pdemet needs a tetrahedral mesh: convert it, e.g. "
-                        "split each hexahedron into 5 or 6 tetrahedra or remesh the volume with tetrahedra in gmsh")
-    if len(tets) == 0 and (len(tris) == 0 or np.ptp(points[:, 2]) == 0.0):
-        if len(tris):
-            raise MeshError(f"{name} is a 2D mesh ({summary}, all points at z = {points[0, 2]:.6g}); pdemet needs "
-                            "a 3D tetrahedral volume mesh of the organ")
-        raise MeshError(f"{name} has no tetrahedra and no closed surface ({summary}); pdemet needs a 3D "
-                        "tetrahedral mesh or a closed triangulated surface")
 
     if size is not None and len(tets):
         raise MeshError(f"{name} is a volume mesh: its tetrahedra are kept, so an element size applies only to "
@@ -369,7 +296,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
             raise MeshError(f"the tetrahedra gmsh made fill {filled:.6g} mm^3 of the {enclosed:.6g} mm^3 inside "
                             f"the surface of {name}; the surface may intersect itself: repair it (e.g. in MeshLab "
                             "or meshfix)")
-    n_points_in = len(mesh.points)
+    n_points_in = len(cells.points)
     points, tets = compact(points, tets)
 
     vol = tet_volumes(points, tets)
@@ -445,17 +372,11 @@ def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | Non
         report = dict(meshes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
     except OSError as e:
         raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
-    x, tets = _read_msh_tets(out)
+    x, tets = read_tets(out)
     report.update(summarize(x, tets))
     report["warnings"] = _warnings(report)
     report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"]) if verify else None
     return report
-
-
-def _read_msh_tets(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    m = _read(path, None)
-    tets = np.concatenate([np.asarray(c.data)[:, :4] for c in m.cells if c.type == "tetra"]).astype(np.int64)
-    return compact(np.asarray(m.points, dtype=float)[:, :3], tets)
 
 
 def format_report(report: dict) -> str:
