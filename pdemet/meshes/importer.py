@@ -7,7 +7,9 @@ millimetres and writes a gmsh ``.msh`` 4.1 (ASCII) with one physical volume
 ``"boundary"``), the layout of :func:`pdemet.meshes.make_mesh`. A closed
 surface (triangles only, e.g. an STL from a segmentation) is filled with
 tetrahedra by gmsh first. Anything pdemet cannot use is refused with a one-line
-:class:`MeshError`.
+:class:`MeshError`. The steps: read and sort the cells (:mod:`pdemet.meshes.readers`),
+fill a surface (:mod:`pdemet.meshes.surface`), check the tetrahedra (here), write
+the file (:mod:`pdemet.meshes.msh`) and read it back with DOLFINx (here).
 
 :func:`make_organ_mesh` meshes one of pdemet's built-in organ shapes
 (:data:`pdemet.meshes.ORGANS`) at a given element size.
@@ -18,6 +20,7 @@ verify the written file and that step is skipped where it is not installed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -25,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from pdemet.errors import MeshError, first_line
-from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
                                    tet_volumes)
+from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.readers import read_cells, read_tets
 from pdemet.meshes.session import gmsh_model
 from pdemet.meshes.surface import fill_surface
@@ -36,108 +39,6 @@ UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to mill
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
 _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
-
-
-def _organ_name(organ) -> str:
-    if not isinstance(organ, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", organ):
-        raise MeshError(f"organ name {organ!r} must be a word of letters, digits, '_' or '-' (it names the "
-                        "physical group and the default file meshes/<organ>.msh)")
-    return organ
-
-
-def _unit_factor(units) -> float:
-    key = units.strip().lower() if isinstance(units, str) else units
-    if key not in UNITS:
-        raise MeshError(f"unknown units {units!r}; use one of {', '.join(UNITS)} (the mesh coordinates' unit)")
-    return UNITS[key]
-
-
-def _out_path(out, organ: str) -> Path:
-    out = Path(out) if out is not None else Path("meshes") / f"{organ}.msh"
-    if out.suffix.lower() != ".msh":
-        raise MeshError(f"the output {out} must be a gmsh .msh file (pdemet scenarios read .msh meshes)")
-    if out.is_dir():
-        raise MeshError(f"the output {out} is a directory; give a .msh file name")
-    return out
-
-
-def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
-    """Write the tetrahedra and their boundary triangles as a pdemet ``.msh``, atomically."""
-    faces = boundary_faces(tets)
-    with gmsh_model(f"pdemet-{organ}", MSH_OPTIONS) as gmsh:
-        surf = gmsh.model.addDiscreteEntity(2)
-        vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
-        gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
-        gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
-        gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
-                                          (faces + 1).ravel())
-        add_physical_groups(organ, vol, [surf])
-        write_atomically(path)
-
-
-def summarize(x: np.ndarray, tets: np.ndarray) -> dict:
-    """Counts, volume (mm^3), bounding box and element quality of a tetrahedral mesh in mm."""
-    vol = tet_volumes(x, tets)
-    q = tet_quality(x, tets)
-    return {
-        "n_points": int(len(x)),
-        "n_tets": int(len(tets)),
-        "volume_mm3": float(vol.sum()),
-        "bbox_min": x.min(axis=0).tolist(),
-        "bbox_max": x.max(axis=0).tolist(),
-        "quality_min": float(q.min()),
-        "quality_median": float(np.median(q)),
-        "quality_measure": QUALITY_MEASURE,
-    }
-
-
-def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-9) -> float:
-    """Read ``path`` with DOLFINx (as pdemet does) and return its volume; ``MeshError`` if unreadable or off.
-
-    Raises ``ImportError`` when DOLFINx is not installed. Does what
-    ``gmshio.read_from_msh(path, MPI.COMM_SELF, 0, gdim=3)`` does (gmsh merge, then
-    ``model_to_mesh``) without gmsh's terminal output; the whole mesh is read on
-    this process.
-    """
-    from pdemet.backend import MPI, fem, gmshio, ufl  # imports dolfinx_solver before dolfinx
-
-    try:  # what gmshio.read_from_msh does, in a gmsh session that prints nothing
-        with gmsh_model("pdemet-verify") as gmsh:
-            gmsh.merge(str(path))
-            data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
-    except Exception as e:
-        raise MeshError(f"DOLFINx cannot read the written {path}: {first_line(e)}") from None
-    m = data.mesh
-    if m.topology.dim != 3:
-        raise MeshError(f"DOLFINx reads {path} as a {m.topology.dim}D mesh, expected 3D")
-    volume = float(fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=m))))
-    if expected_volume is not None and not math.isclose(volume, expected_volume, rel_tol=rtol):
-        raise MeshError(f"DOLFINx reads {path} with volume {volume:.12g} mm^3, expected {expected_volume:.12g}")
-    return volume
-
-
-def _warnings(report: dict) -> list[str]:
-    out = []
-    extent = max(b - a for a, b in zip(report["bbox_min"], report["bbox_max"]))
-    if extent > 200.0:
-        out.append(f"the mesh is {extent:.4g} mm across, large for a mouse organ: are the units right?")
-    elif extent < 1.0:
-        out.append(f"the mesh is {extent:.4g} mm across, small for a mouse organ: are the units right?")
-    if report["quality_min"] < 0.05:
-        out.append(f"some tetrahedra are very flat (quality {report['quality_min']:.3g}): results may be less "
-                   "accurate; consider remeshing")
-    return out
-
-
-def _element_size(size) -> float:
-    """A positive element size in mm, or a one-line MeshError."""
-    try:
-        h = float(size)
-    except (TypeError, ValueError):
-        h = math.nan
-    if not (math.isfinite(h) and h > 0):
-        raise MeshError(f"element size must be a positive number of mm, got {size!r}")
-    return h
 
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
@@ -161,30 +62,73 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     tetrahedra or closed surface, other 3D cell types, inverted or flat
     tetrahedra, several disconnected pieces, or unknown units.
     """
-    organ = _organ_name(organ)
-    scale = _unit_factor(units)
-    path = Path(path)
+    organ, scale, path = _organ_name(organ), _unit_factor(units), Path(path)
     out = _out_path(out, organ)
+    size = None if size is None else _element_size(size)
     name = path.name
 
-    if size is not None:
-        size = _element_size(size)
-
     cells = read_cells(path, file_format)
-    points, tets, tris, found, summary = cells.points, cells.tets, cells.tris, cells.counts, cells.summary
-    n_tets_in = int(sum(n for k, n in found.items() if k.startswith("tetra")))
-
-    if size is not None and len(tets):
+    if size is not None and len(cells.tets):
         raise MeshError(f"{name} is a volume mesh: its tetrahedra are kept, so an element size applies only to "
                         "surfaces; remesh the volume in its mesher, or import without a size")
-    points = points * scale
-    tetrahedralized, enclosed = False, None
-    if len(tets) == 0:  # a surface: fill it
-        points, tets, enclosed = fill_surface(points, tris, name, seed=seed, size=size)
-        tetrahedralized = True
-    n_points_in = len(cells.points)
+    points = cells.points * scale
+    tetrahedralized = len(cells.tets) == 0
+    if tetrahedralized:  # a surface: fill it
+        points, tets, enclosed = fill_surface(points, cells.tris, name, seed=seed, size=size)
+    else:
+        tets, enclosed = cells.tets, None
     points, tets = compact(points, tets)
+    n_fixed = _check_tetrahedra(points, tets, name, fix_orientation)
+    _check_one_piece(points, tets, name)
 
+    report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale,
+              "input_cells": cells.summary, "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
+              "surface_volume_mm3": enclosed, "fixed_orientation": n_fixed,
+              "dropped_points": 0 if tetrahedralized else len(cells.points) - len(points)}
+    if cells.higher_order:
+        report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
+    report.update(summarize(points, tets))
+    report["warnings"] = _warnings(report)
+    with _writing(out):
+        _write_msh(out, points, tets, organ)
+    report["path"] = str(out)
+    report["dolfinx_volume_mm3"] = _read_back(out, report) if verify else None
+    return report
+
+
+def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | None = None, *,
+                    seed: int = 0, verify: bool = False) -> dict:
+    """Mesh pdemet's built-in ``organ`` shape with element size ``size`` mm (default: the organ's own).
+
+    Calls :func:`pdemet.meshes.make_mesh` with ``refinement = default_size / size``
+    and writes ``out`` (default ``meshes/<organ>.msh``) atomically. Returns
+    make_mesh's report plus the keys of :func:`summarize` (so
+    :func:`format_report` prints it). ``MeshError`` for an unknown organ or a bad size.
+    """
+    from pdemet.meshes import shapes
+
+    try:
+        shape = shapes.organ_shape(organ)
+    except ValueError as e:
+        raise MeshError(str(e)) from None
+    refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
+    out = _out_path(out, organ)
+    with _writing(out):
+        report = dict(shapes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
+    x, tets = read_tets(out)
+    report.update(summarize(x, tets))
+    report["warnings"] = _warnings(report)
+    report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"]) if verify else None
+    return report
+
+
+# ---------------------------------------------------------------------------
+# The steps of import_mesh
+
+
+def _check_tetrahedra(points: np.ndarray, tets: np.ndarray, name: str, fix_orientation: bool) -> int:
+    """Refuse degenerate tetrahedra, and inverted ones unless ``fix_orientation``: then swap two vertices
+    of each, in ``tets``. Returns how many were fixed."""
     vol = tet_volumes(points, tets)
     flat = shape_measure(points, tets, vol) < _DEGENERATE
     if flat.any():
@@ -202,7 +146,11 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
                         "to swap two vertices of each; if the mesh is tangled, remesh the organ")
     if n_inv:
         tets[inverted] = tets[inverted][:, [1, 0, 2, 3]]
+    return n_inv
 
+
+def _check_one_piece(points: np.ndarray, tets: np.ndarray, name: str) -> None:
+    """Refuse a volume of several disconnected pieces."""
     labels = pieces(len(points), tets)
     n_pieces = int(labels.max()) + 1
     if n_pieces > 1:
@@ -211,58 +159,113 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
         raise MeshError(f"{name} has {n_pieces} separate pieces ({shown} tetrahedra); pdemet needs one connected "
                         "volume per organ: keep the organ's piece only, or import each piece as its own organ")
 
-    report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale, "input_cells": summary,
-              "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
-              "surface_volume_mm3": enclosed, "fixed_orientation": n_inv,
-              "dropped_points": int(n_points_in - len(points)) if not tetrahedralized else 0}
-    if n_tets_in and any(k != "tetra" and k.startswith("tetra") for k in found):
-        report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
-    report.update(summarize(points, tets))
-    report["warnings"] = _warnings(report)
-    if tetrahedralized and size is None and len(tets) > 1_000_000:
-        report["warnings"].append(f"{len(tets)} tetrahedra: slow to simulate; give an element size (--size) to "
-                                  "remesh the surface coarser")
 
+@contextlib.contextmanager
+def _writing(out: Path):
+    """An OSError while writing ``out`` as a one-line ``MeshError``."""
     try:
-        _write_msh(out, points, tets, organ)
+        yield
     except OSError as e:
         raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
-    report["path"] = str(out)
-    report["dolfinx_volume_mm3"] = None
-    if verify:
-        try:
-            report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"])
-        except ImportError:
-            report["warnings"].append("DOLFINx is not installed: the written file was not read back")
-    return report
 
 
-def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | None = None, *,
-                    seed: int = 0, verify: bool = False) -> dict:
-    """Mesh pdemet's built-in ``organ`` shape with element size ``size`` mm (default: the organ's own).
+def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
+    """Write the tetrahedra and their boundary triangles as a pdemet ``.msh``, atomically."""
+    faces = boundary_faces(tets)
+    with gmsh_model(f"pdemet-{organ}", MSH_OPTIONS) as gmsh:
+        surf = gmsh.model.addDiscreteEntity(2)
+        vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
+        gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
+        gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
+        gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
+                                          (faces + 1).ravel())
+        add_physical_groups(organ, vol, [surf])
+        write_atomically(path)
 
-    Calls :func:`pdemet.meshes.make_mesh` with ``refinement = default_size / size``
-    and writes ``out`` (default ``meshes/<organ>.msh``) atomically. Returns
-    make_mesh's report plus the keys of :func:`summarize` (so
-    :func:`format_report` prints it). ``MeshError`` for an unknown organ or a bad size.
-    """
-    from pdemet.meshes import shapes as meshes
 
+def _read_back(out: Path, report: dict) -> float | None:
+    """The volume DOLFINx reads in ``out`` (:func:`verify_dolfinx`); None, with a warning added to ``report``,
+    where DOLFINx is not installed."""
     try:
-        shape = meshes.organ_shape(organ)
-    except ValueError as e:
-        raise MeshError(str(e)) from None
-    refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
-    out = _out_path(out, organ)
+        return verify_dolfinx(out, report["volume_mm3"])
+    except ImportError:
+        report["warnings"].append("DOLFINx is not installed: the written file was not read back")
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+
+
+def _organ_name(organ) -> str:
+    if not isinstance(organ, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", organ):
+        raise MeshError(f"organ name {organ!r} must be a word of letters, digits, '_' or '-' (it names the "
+                        "physical group and the default file meshes/<organ>.msh)")
+    return organ
+
+
+def _unit_factor(units) -> float:
+    key = units.strip().lower() if isinstance(units, str) else units
+    if key not in UNITS:
+        raise MeshError(f"unknown units {units!r}; use one of {', '.join(UNITS)} (the mesh coordinates' unit)")
+    return UNITS[key]
+
+
+def _element_size(size) -> float:
+    """A positive element size in mm, or a one-line MeshError."""
     try:
-        report = dict(meshes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
-    except OSError as e:
-        raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
-    x, tets = read_tets(out)
-    report.update(summarize(x, tets))
-    report["warnings"] = _warnings(report)
-    report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"]) if verify else None
-    return report
+        h = float(size)
+    except (TypeError, ValueError):
+        h = math.nan
+    if not (math.isfinite(h) and h > 0):
+        raise MeshError(f"element size must be a positive number of mm, got {size!r}")
+    return h
+
+
+def _out_path(out, organ: str) -> Path:
+    out = Path(out) if out is not None else Path("meshes") / f"{organ}.msh"
+    if out.suffix.lower() != ".msh":
+        raise MeshError(f"the output {out} must be a gmsh .msh file (pdemet scenarios read .msh meshes)")
+    if out.is_dir():
+        raise MeshError(f"the output {out} is a directory; give a .msh file name")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reports and their check with DOLFINx
+
+
+def summarize(x: np.ndarray, tets: np.ndarray) -> dict:
+    """Counts, volume (mm^3), bounding box and element quality of a tetrahedral mesh in mm."""
+    vol = tet_volumes(x, tets)
+    q = tet_quality(x, tets)
+    return {
+        "n_points": int(len(x)),
+        "n_tets": int(len(tets)),
+        "volume_mm3": float(vol.sum()),
+        "bbox_min": x.min(axis=0).tolist(),
+        "bbox_max": x.max(axis=0).tolist(),
+        "quality_min": float(q.min()),
+        "quality_median": float(np.median(q)),
+        "quality_measure": QUALITY_MEASURE,
+    }
+
+
+def _warnings(report: dict) -> list[str]:
+    """What in a report (of :func:`summarize` and the import's keys) deserves a second look."""
+    out = []
+    extent = max(b - a for a, b in zip(report["bbox_min"], report["bbox_max"]))
+    if extent > 200.0:
+        out.append(f"the mesh is {extent:.4g} mm across, large for a mouse organ: are the units right?")
+    elif extent < 1.0:
+        out.append(f"the mesh is {extent:.4g} mm across, small for a mouse organ: are the units right?")
+    if report["quality_min"] < 0.05:
+        out.append(f"some tetrahedra are very flat (quality {report['quality_min']:.3g}): results may be less "
+                   "accurate; consider remeshing")
+    if report.get("tetrahedralized") and report["surface_remeshed_mm"] is None and report["n_tets"] > 1_000_000:
+        out.append(f"{report['n_tets']} tetrahedra: slow to simulate; give an element size (--size) to "
+                   "remesh the surface coarser")
+    return out
 
 
 def format_report(report: dict) -> str:
@@ -299,3 +302,28 @@ def format_report(report: dict) -> str:
     for w in report.get("warnings", []):
         lines.append(f"  warning   {w}")
     return "\n".join(lines)
+
+
+def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-9) -> float:
+    """Read ``path`` with DOLFINx (as pdemet does) and return its volume; ``MeshError`` if unreadable or off.
+
+    Raises ``ImportError`` when DOLFINx is not installed. Does what
+    ``gmshio.read_from_msh(path, MPI.COMM_SELF, 0, gdim=3)`` does (gmsh merge, then
+    ``model_to_mesh``) without gmsh's terminal output; the whole mesh is read on
+    this process.
+    """
+    from pdemet.backend import MPI, fem, gmshio, ufl  # imports dolfinx_solver before dolfinx
+
+    try:  # what gmshio.read_from_msh does, in a gmsh session that prints nothing
+        with gmsh_model("pdemet-verify") as gmsh:
+            gmsh.merge(str(path))
+            data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
+    except Exception as e:
+        raise MeshError(f"DOLFINx cannot read the written {path}: {first_line(e)}") from None
+    m = data.mesh
+    if m.topology.dim != 3:
+        raise MeshError(f"DOLFINx reads {path} as a {m.topology.dim}D mesh, expected 3D")
+    volume = float(fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=m))))
+    if expected_volume is not None and not math.isclose(volume, expected_volume, rel_tol=rtol):
+        raise MeshError(f"DOLFINx reads {path} with volume {volume:.12g} mm^3, expected {expected_volume:.12g}")
+    return volume
