@@ -1,5 +1,6 @@
-"""Organ meshes: geometry helpers (``geometry``), the gmsh file layout (``msh``), the built-in organ
-shapes (``shapes``) and the import of meshes made elsewhere (``importer``)."""
+"""Organ meshes: geometry helpers (``geometry``), gmsh sessions (``session``), the gmsh file layout
+(``msh``), the built-in organ shapes (``shapes``) and the import of meshes made elsewhere (``importer``,
+which reads files with ``readers`` and fills closed surfaces with ``surface``)."""
 
 
 def __getattr__(name):

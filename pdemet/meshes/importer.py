@@ -7,7 +7,9 @@ millimetres and writes a gmsh ``.msh`` 4.1 (ASCII) with one physical volume
 ``"boundary"``), the layout of :func:`pdemet.meshes.make_mesh`. A closed
 surface (triangles only, e.g. an STL from a segmentation) is filled with
 tetrahedra by gmsh first. Anything pdemet cannot use is refused with a one-line
-:class:`MeshError`.
+:class:`MeshError`. The steps: read and sort the cells (:mod:`pdemet.meshes.readers`),
+fill a surface (:mod:`pdemet.meshes.surface`), check the tetrahedra (here), write
+the file (:mod:`pdemet.meshes.msh`) and read it back with DOLFINx (here).
 
 :func:`make_organ_mesh` meshes one of pdemet's built-in organ shapes
 (:data:`pdemet.meshes.ORGANS`) at a given element size.
@@ -19,324 +21,24 @@ verify the written file and that step is skipped where it is not installed.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
-import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from pdemet.errors import MeshError, first_line
-from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
 from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
                                    tet_volumes)
-from pdemet.output.files import temp_beside
+from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
+from pdemet.meshes.readers import read_cells, read_tets
+from pdemet.meshes.session import gmsh_model
+from pdemet.meshes.surface import fill_surface
 
 UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
-_OTHER_3D = ("hexahedron", "wedge", "pyramid", "polyhedron")  # meshio cell-type prefixes
 _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
-
-
-def _organ_name(organ) -> str:
-    if not isinstance(organ, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", organ):
-        raise MeshError(f"organ name {organ!r} must be a word of letters, digits, '_' or '-' (it names the "
-                        "physical group and the default file meshes/<organ>.msh)")
-    return organ
-
-
-def _unit_factor(units) -> float:
-    key = units.strip().lower() if isinstance(units, str) else units
-    if key not in UNITS:
-        raise MeshError(f"unknown units {units!r}; use one of {', '.join(UNITS)} (the mesh coordinates' unit)")
-    return UNITS[key]
-
-
-# ---------------------------------------------------------------------------
-# Geometry helpers (numpy)
-
-
-# ---------------------------------------------------------------------------
-# gmsh
-
-
-class _GmshModel:
-    """A scratch gmsh model: own session if gmsh is not initialised, else a new model in the caller's session."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        import gmsh
-
-        self.gmsh = gmsh
-        self.own = not gmsh.isInitialized()
-        if self.own:
-            gmsh.initialize(readConfigFiles=False, interruptible=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add(self.name)
-        return gmsh
-
-    def __exit__(self, *exc):
-        try:
-            self.gmsh.model.remove()
-        finally:
-            if self.own:
-                self.gmsh.finalize()
-        return False
-
-
-def _gmsh_tets() -> tuple[np.ndarray, np.ndarray]:
-    """Nodes (n, 3) and linear tetrahedra (m, 4, 0-based) of the current gmsh model."""
-    import gmsh
-
-    _, tet_nodes = gmsh.model.mesh.getElementsByType(4)
-    node_tags, coords, _ = gmsh.model.mesh.getNodes()
-    index = np.zeros(int(node_tags.max()) + 1 if len(node_tags) else 1, dtype=np.int64)
-    index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-    return coords.reshape(-1, 3), index[tet_nodes.astype(np.int64)].reshape(-1, 4)
-
-
-def _tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
-                    size: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the closed triangulated surface with tetrahedra (gmsh Delaunay).
-
-    Without ``size`` the surface triangles are kept as they are (the interior
-    grades from their sizes); with ``size`` (mm) the surface is first remeshed
-    with triangles of about that size (gmsh ``classifySurfaces`` + ``createGeometry``).
-    """
-    with _GmshModel("pdemet-tetrahedralize") as gmsh:
-        options = [("General.NumThreads", 1), ("Mesh.MaxNumThreads2D", 1), ("Mesh.MaxNumThreads3D", 1),
-                   ("Mesh.RandomSeed", int(seed)), ("Mesh.Algorithm", 6), ("Mesh.Algorithm3D", 1),
-                   ("Mesh.Optimize", 1), ("Mesh.ElementOrder", 1)]
-        if size is not None:
-            options += [("Mesh.MeshSizeMax", size), ("Mesh.MeshSizeMin", 0.0), ("Mesh.MeshSizeFromPoints", 0),
-                        ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeExtendFromBoundary", 1)]
-        for name, value in options:
-            gmsh.option.setNumber(name, value)
-        surf = gmsh.model.addDiscreteEntity(2)
-        gmsh.model.mesh.addNodes(2, surf, np.arange(1, len(points) + 1), points.ravel())
-        gmsh.model.mesh.addElementsByType(surf, 2, [], (tris + 1).ravel())
-        step = "fill the surface with tetrahedra"
-        try:
-            surfaces = [surf]
-            if size is not None:
-                step = f"remesh the surface at {size:g} mm"
-                # patches split at sharp (> 40 degree) edges, each re-parametrised so it can be remeshed
-                gmsh.model.mesh.classifySurfaces(math.radians(40.0), True, True, math.pi)
-                gmsh.model.mesh.createGeometry()
-                surfaces = [t for _, t in gmsh.model.getEntities(2)]
-            loop = gmsh.model.geo.addSurfaceLoop(surfaces)
-            gmsh.model.geo.addVolume([loop])
-            gmsh.model.geo.synchronize()
-            gmsh.model.mesh.generate(3)
-        except Exception as e:
-            raise MeshError(f"gmsh could not {step} ({first_line(e)}); the surface must be closed, without "
-                            "self-intersections; repair or smooth it (e.g. in MeshLab or meshfix)") from None
-        x, tets = _gmsh_tets()
-    if len(tets) == 0:
-        raise MeshError("gmsh made no tetrahedra inside the surface; the surface must be closed and not "
-                        "self-intersecting; repair it (e.g. in MeshLab or meshfix)")
-    return x, tets
-
-
-def _out_path(out, organ: str) -> Path:
-    out = Path(out) if out is not None else Path("meshes") / f"{organ}.msh"
-    if out.suffix.lower() != ".msh":
-        raise MeshError(f"the output {out} must be a gmsh .msh file (pdemet scenarios read .msh meshes)")
-    if out.is_dir():
-        raise MeshError(f"the output {out} is a directory; give a .msh file name")
-    return out
-
-
-def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
-    """Write a gmsh 4.1 ASCII file: physical volume 1 (``organ``) and physical surface 2 (``boundary``), atomically."""
-    faces = boundary_faces(tets)
-    tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
-    try:
-        with _GmshModel(f"pdemet-{organ}") as gmsh:
-            for name, value in [("Mesh.MshFileVersion", 4.1), ("Mesh.Binary", 0), ("Mesh.SaveAll", 0)]:
-                gmsh.option.setNumber(name, value)
-            surf = gmsh.model.addDiscreteEntity(2)
-            vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
-            gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
-            gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
-            gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
-                                              (faces + 1).ravel())
-            gmsh.model.addPhysicalGroup(3, [vol], tag=VOLUME_TAG, name=organ)
-            gmsh.model.addPhysicalGroup(2, [surf], tag=BOUNDARY_TAG, name="boundary")
-            gmsh.write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-# ---------------------------------------------------------------------------
-# Reading and checking
-
-
-def _read(path: Path, file_format: str | None):
-    import meshio
-
-    if not path.exists():
-        raise MeshError(f"no such file: {path}")
-    if not path.is_file():
-        raise MeshError(f"{path} is not a file")
-    # meshio prints its readers' errors and then calls sys.exit(1): capture both.
-    said = io.StringIO()
-    reason = None
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
-            warnings.simplefilter("ignore")
-            return meshio.read(path, file_format=file_format)
-    except MemoryError:
-        reason = "out of memory"
-    except SystemExit:
-        reason = next((ln.strip() for ln in said.getvalue().splitlines() if ln.strip()), "")
-        reason = reason[len("Error: "):] if reason.startswith("Error: ") else reason
-    except Exception as e:  # meshio raises ReadError, KeyError, ValueError, ParseError, ... for bad files
-        reason = first_line(e)
-    what = f"as {file_format}" if file_format else f"as a mesh (format from the suffix {path.suffix!r})"
-    raise MeshError(f"cannot read {path} {what}{': ' + reason if reason else ''}; not a mesh or a corrupt file? "
-                    "give a mesh file meshio reads (.vtu, .vtk, .msh, .mesh, .inp, .stl, .obj, ...)")
-
-
-def _split_cells(mesh, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Linear tetrahedra (n, 4), triangles (m, 3) and a count of the other cells, by meshio type."""
-    tets, tris, others = [], [], {}
-    for block in mesh.cells:
-        kind, data = block.type, np.asarray(block.data)
-        if len(data) == 0:
-            continue
-        if kind.startswith("tetra") and data.ndim == 2 and data.shape[1] >= 4:
-            tets.append(data[:, :4])  # tetra10 etc.: the corner vertices come first
-        elif kind.startswith("triangle") and data.ndim == 2 and data.shape[1] >= 3:
-            tris.append(data[:, :3])
-        elif kind.startswith("quad") and data.ndim == 2 and data.shape[1] >= 4:
-            tris.extend([data[:, [0, 1, 2]], data[:, [0, 2, 3]]])
-        others[kind] = others.get(kind, 0) + len(data)
-    cat = lambda parts, k: np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, k), np.int64)  # noqa: E731
-    return cat(tets, 4), cat(tris, 3), others
-
-
-def _check_surface(points: np.ndarray, tris: np.ndarray, name: str) -> None:
-    """A surface to fill must be one closed, manifold piece."""
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
-    open_edges, nonmanifold = int((counts == 1).sum()), int((counts > 2).sum())
-    if open_edges:
-        raise MeshError(f"{name} is a surface with holes ({open_edges} open edges): a surface must be closed "
-                        "(watertight) to be filled with tetrahedra; close it (e.g. in MeshLab or meshfix)")
-    if nonmanifold:
-        raise MeshError(f"{name} is a non-manifold surface ({nonmanifold} edges shared by more than two "
-                        "triangles); repair it (e.g. in MeshLab or meshfix)")
-    labels = pieces(len(points), tris)
-    n = int(labels.max()) + 1
-    if n > 1:
-        raise MeshError(f"{name} is a surface of {n} separate pieces; pdemet needs one closed surface per organ: "
-                        "keep the organ's outer surface only")
-
-
-def _orient(tris: np.ndarray, name: str) -> np.ndarray:
-    """The triangles of a closed, manifold, connected surface, reordered to one consistent orientation."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(tris)
-    a = tris.ravel()
-    b = tris[:, [1, 2, 0]].ravel()
-    owner = np.repeat(np.arange(n), 3)
-    key = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
-    order = np.lexsort((key[:, 1], key[:, 0]))  # each undirected edge twice, next to each other
-    i, j = owner[order[0::2]], owner[order[1::2]]
-    same = (a < b)[order[0::2]] == (a < b)[order[1::2]]  # same direction: one of the two must be flipped
-    # nodes t (as is) and t + n (flipped); an edge joins the states that agree
-    rows = np.concatenate([i, i + n])
-    cols = np.concatenate([np.where(same, j + n, j), np.where(same, j, j + n)])
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(2 * n, 2 * n))
-    _, labels = connected_components(graph, directed=False)
-    if np.any(labels[:n] == labels[n:]):
-        raise MeshError(f"{name} is a non-orientable surface; repair it (e.g. in MeshLab or meshfix)")
-    flip = labels[n:] == labels[0]
-    out = tris.copy()
-    out[flip] = out[flip][:, [1, 0, 2]]
-    return out
-
-
-def _enclosed_volume(points: np.ndarray, tris: np.ndarray) -> float:
-    """Signed volume enclosed by a closed, consistently oriented triangulated surface (divergence theorem)."""
-    p = points[tris]
-    return float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum()) / 6.0
-
-
-def summarize(x: np.ndarray, tets: np.ndarray) -> dict:
-    """Counts, volume (mm^3), bounding box and element quality of a tetrahedral mesh in mm."""
-    vol = tet_volumes(x, tets)
-    q = tet_quality(x, tets)
-    return {
-        "n_points": int(len(x)),
-        "n_tets": int(len(tets)),
-        "volume_mm3": float(vol.sum()),
-        "bbox_min": x.min(axis=0).tolist(),
-        "bbox_max": x.max(axis=0).tolist(),
-        "quality_min": float(q.min()),
-        "quality_median": float(np.median(q)),
-        "quality_measure": QUALITY_MEASURE,
-    }
-
-
-def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-9) -> float:
-    """Read ``path`` with DOLFINx (as pdemet does) and return its volume; ``MeshError`` if unreadable or off.
-
-    Raises ``ImportError`` when DOLFINx is not installed. Does what
-    ``gmshio.read_from_msh(path, MPI.COMM_SELF, 0, gdim=3)`` does (gmsh merge, then
-    ``model_to_mesh``) without gmsh's terminal output; the whole mesh is read on
-    this process.
-    """
-    from pdemet.backend import MPI, fem, gmshio, ufl  # imports dolfinx_solver before dolfinx
-
-    try:  # what gmshio.read_from_msh does, in a gmsh session that prints nothing
-        with _GmshModel("pdemet-verify") as gmsh:
-            gmsh.merge(str(path))
-            data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
-    except Exception as e:
-        raise MeshError(f"DOLFINx cannot read the written {path}: {first_line(e)}") from None
-    m = data.mesh
-    if m.topology.dim != 3:
-        raise MeshError(f"DOLFINx reads {path} as a {m.topology.dim}D mesh, expected 3D")
-    volume = float(fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=m))))
-    if expected_volume is not None and not math.isclose(volume, expected_volume, rel_tol=rtol):
-        raise MeshError(f"DOLFINx reads {path} with volume {volume:.12g} mm^3, expected {expected_volume:.12g}")
-    return volume
-
-
-def _warnings(report: dict) -> list[str]:
-    out = []
-    extent = max(b - a for a, b in zip(report["bbox_min"], report["bbox_max"]))
-    if extent > 200.0:
-        out.append(f"the mesh is {extent:.4g} mm across, large for a mouse organ: are the units right?")
-    elif extent < 1.0:
-        out.append(f"the mesh is {extent:.4g} mm across, small for a mouse organ: are the units right?")
-    if report["quality_min"] < 0.05:
-        out.append(f"some tetrahedra are very flat (quality {report['quality_min']:.3g}): results may be less "
-                   "accurate; consider remeshing")
-    return out
-
-
-def _element_size(size) -> float:
-    """A positive element size in mm, or a one-line MeshError."""
-    try:
-        h = float(size)
-    except (TypeError, ValueError):
-        h = math.nan
-    if not (math.isfinite(h) and h > 0):
-        raise MeshError(f"element size must be a positive number of mm, got {size!r}")
-    return h
 
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
@@ -360,67 +62,73 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     tetrahedra or closed surface, other 3D cell types, inverted or flat
     tetrahedra, several disconnected pieces, or unknown units.
     """
-    organ = _organ_name(organ)
-    scale = _unit_factor(units)
-    path = Path(path)
+    organ, scale, path = _organ_name(organ), _unit_factor(units), Path(path)
     out = _out_path(out, organ)
+    size = None if size is None else _element_size(size)
     name = path.name
 
-    if size is not None:
-        size = _element_size(size)
-
-    mesh = _read(path, file_format)
-    points = np.asarray(mesh.points, dtype=float)
-    if points.ndim != 2 or len(points) == 0:
-        raise MeshError(f"{name} has no points: not a mesh")
-    if points.shape[1] < 3:
-        raise MeshError(f"{name} is a {points.shape[1]}D mesh (points have {points.shape[1]} coordinates); "
-                        "pdemet needs a 3D tetrahedral volume mesh of the organ")
-    points = points[:, :3]
-    if not np.isfinite(points).all():
-        raise MeshError(f"{name} has {int((~np.isfinite(points)).any(axis=1).sum())} points with NaN or infinite "
-                        "coordinates")
-    tets, tris, found = _split_cells(mesh, name)
-    summary = ", ".join(f"{n} {k}" for k, n in found.items()) or "no cells"
-    n_tets_in = int(sum(n for k, n in found.items() if k.startswith("tetra")))
-    other3d = {k: n for k, n in found.items() if k.startswith(_OTHER_3D)}
-    if other3d:
-        others = ", ".join(f"{n} {k}" for k, n in other3d.items())
-        if len(tets):
-            raise MeshError(f"{name} mixes tetrahedra with other 3D cells ({others}); pdemet needs tetrahedra only: "
-                            "split those cells into tetrahedra or remesh the volume with tetrahedra (e.g. gmsh)")
-        raise MeshError(f"{name} has no tetrahedra ({others}); pdemet needs a tetrahedral mesh: convert it, e.g. "
-                        "split each hexahedron into 5 or 6 tetrahedra or remesh the volume with tetrahedra in gmsh")
-    if len(tets) == 0 and (len(tris) == 0 or np.ptp(points[:, 2]) == 0.0):
-        if len(tris):
-            raise MeshError(f"{name} is a 2D mesh ({summary}, all points at z = {points[0, 2]:.6g}); pdemet needs "
-                            "a 3D tetrahedral volume mesh of the organ")
-        raise MeshError(f"{name} has no tetrahedra and no closed surface ({summary}); pdemet needs a 3D "
-                        "tetrahedral mesh or a closed triangulated surface")
-
-    if size is not None and len(tets):
+    cells = read_cells(path, file_format)
+    if size is not None and len(cells.tets):
         raise MeshError(f"{name} is a volume mesh: its tetrahedra are kept, so an element size applies only to "
                         "surfaces; remesh the volume in its mesher, or import without a size")
-    points = points * scale
-    tetrahedralized, enclosed = False, None
-    if len(tets) == 0:  # a surface: fill it
-        points, tris = compact(points, tris)
-        _check_surface(points, tris, name)
-        tris = _orient(tris, name)
-        enclosed = _enclosed_volume(points, tris)
-        if enclosed < 0:  # inward: turn outward
-            tris, enclosed = tris[:, [1, 0, 2]], -enclosed
-        points, tets = _tetrahedralize(points, tris, seed=seed, size=size)
-        tetrahedralized = True
-        filled = float(np.abs(tet_volumes(points, tets)).sum())
-        # the surface's own triangles enclose exactly the tetrahedra; a remeshed curved surface a little less
-        if not math.isclose(filled, enclosed, rel_tol=1e-6 if size is None else 0.05):
-            raise MeshError(f"the tetrahedra gmsh made fill {filled:.6g} mm^3 of the {enclosed:.6g} mm^3 inside "
-                            f"the surface of {name}; the surface may intersect itself: repair it (e.g. in MeshLab "
-                            "or meshfix)")
-    n_points_in = len(mesh.points)
+    points = cells.points * scale
+    tetrahedralized = len(cells.tets) == 0
+    if tetrahedralized:  # a surface: fill it
+        points, tets, enclosed = fill_surface(points, cells.tris, name, seed=seed, size=size)
+    else:
+        tets, enclosed = cells.tets, None
     points, tets = compact(points, tets)
+    n_fixed = _check_tetrahedra(points, tets, name, fix_orientation)
+    _check_one_piece(points, tets, name)
 
+    report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale,
+              "input_cells": cells.summary, "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
+              "surface_volume_mm3": enclosed, "fixed_orientation": n_fixed,
+              "dropped_points": 0 if tetrahedralized else len(cells.points) - len(points)}
+    if cells.higher_order:
+        report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
+    report.update(summarize(points, tets))
+    report["warnings"] = _warnings(report)
+    with _writing(out):
+        _write_msh(out, points, tets, organ)
+    report["path"] = str(out)
+    report["dolfinx_volume_mm3"] = _read_back(out, report) if verify else None
+    return report
+
+
+def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | None = None, *,
+                    seed: int = 0, verify: bool = False) -> dict:
+    """Mesh pdemet's built-in ``organ`` shape with element size ``size`` mm (default: the organ's own).
+
+    Calls :func:`pdemet.meshes.make_mesh` with ``refinement = default_size / size``
+    and writes ``out`` (default ``meshes/<organ>.msh``) atomically. Returns
+    make_mesh's report plus the keys of :func:`summarize` (so
+    :func:`format_report` prints it). ``MeshError`` for an unknown organ or a bad size.
+    """
+    from pdemet.meshes import shapes
+
+    try:
+        shape = shapes.organ_shape(organ)
+    except ValueError as e:
+        raise MeshError(str(e)) from None
+    refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
+    out = _out_path(out, organ)
+    with _writing(out):
+        report = dict(shapes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
+    x, tets = read_tets(out)
+    report.update(summarize(x, tets))
+    report["warnings"] = _warnings(report)
+    report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"]) if verify else None
+    return report
+
+
+# ---------------------------------------------------------------------------
+# The steps of import_mesh
+
+
+def _check_tetrahedra(points: np.ndarray, tets: np.ndarray, name: str, fix_orientation: bool) -> int:
+    """Refuse degenerate tetrahedra, and inverted ones unless ``fix_orientation``: then swap two vertices
+    of each, in ``tets``. Returns how many were fixed."""
     vol = tet_volumes(points, tets)
     flat = shape_measure(points, tets, vol) < _DEGENERATE
     if flat.any():
@@ -438,7 +146,11 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
                         "to swap two vertices of each; if the mesh is tangled, remesh the organ")
     if n_inv:
         tets[inverted] = tets[inverted][:, [1, 0, 2, 3]]
+    return n_inv
 
+
+def _check_one_piece(points: np.ndarray, tets: np.ndarray, name: str) -> None:
+    """Refuse a volume of several disconnected pieces."""
     labels = pieces(len(points), tets)
     n_pieces = int(labels.max()) + 1
     if n_pieces > 1:
@@ -447,64 +159,113 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
         raise MeshError(f"{name} has {n_pieces} separate pieces ({shown} tetrahedra); pdemet needs one connected "
                         "volume per organ: keep the organ's piece only, or import each piece as its own organ")
 
-    report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale, "input_cells": summary,
-              "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
-              "surface_volume_mm3": enclosed, "fixed_orientation": n_inv,
-              "dropped_points": int(n_points_in - len(points)) if not tetrahedralized else 0}
-    if n_tets_in and any(k != "tetra" and k.startswith("tetra") for k in found):
-        report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
-    report.update(summarize(points, tets))
-    report["warnings"] = _warnings(report)
-    if tetrahedralized and size is None and len(tets) > 1_000_000:
-        report["warnings"].append(f"{len(tets)} tetrahedra: slow to simulate; give an element size (--size) to "
-                                  "remesh the surface coarser")
 
+@contextlib.contextmanager
+def _writing(out: Path):
+    """An OSError while writing ``out`` as a one-line ``MeshError``."""
     try:
-        _write_msh(out, points, tets, organ)
+        yield
     except OSError as e:
         raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
-    report["path"] = str(out)
-    report["dolfinx_volume_mm3"] = None
-    if verify:
-        try:
-            report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"])
-        except ImportError:
-            report["warnings"].append("DOLFINx is not installed: the written file was not read back")
-    return report
 
 
-def make_organ_mesh(organ: str, size: float | None = None, out: Path | str | None = None, *,
-                    seed: int = 0, verify: bool = False) -> dict:
-    """Mesh pdemet's built-in ``organ`` shape with element size ``size`` mm (default: the organ's own).
+def _write_msh(path: Path, x: np.ndarray, tets: np.ndarray, organ: str) -> None:
+    """Write the tetrahedra and their boundary triangles as a pdemet ``.msh``, atomically."""
+    faces = boundary_faces(tets)
+    with gmsh_model(f"pdemet-{organ}", MSH_OPTIONS) as gmsh:
+        surf = gmsh.model.addDiscreteEntity(2)
+        vol = gmsh.model.addDiscreteEntity(3, -1, [surf])
+        gmsh.model.mesh.addNodes(3, vol, np.arange(1, len(x) + 1), x.ravel())
+        gmsh.model.mesh.addElementsByType(vol, 4, np.arange(1, len(tets) + 1), (tets + 1).ravel())
+        gmsh.model.mesh.addElementsByType(surf, 2, np.arange(len(tets) + 1, len(tets) + len(faces) + 1),
+                                          (faces + 1).ravel())
+        add_physical_groups(organ, vol, [surf])
+        write_atomically(path)
 
-    Calls :func:`pdemet.meshes.make_mesh` with ``refinement = default_size / size``
-    and writes ``out`` (default ``meshes/<organ>.msh``) atomically. Returns
-    make_mesh's report plus the keys of :func:`summarize` (so
-    :func:`format_report` prints it). ``MeshError`` for an unknown organ or a bad size.
-    """
-    from pdemet.meshes import shapes as meshes
 
+def _read_back(out: Path, report: dict) -> float | None:
+    """The volume DOLFINx reads in ``out`` (:func:`verify_dolfinx`); None, with a warning added to ``report``,
+    where DOLFINx is not installed."""
     try:
-        shape = meshes.organ_shape(organ)
-    except ValueError as e:
-        raise MeshError(str(e)) from None
-    refinement = 1.0 if size is None else shape.default_size_mm / _element_size(size)
-    out = _out_path(out, organ)
+        return verify_dolfinx(out, report["volume_mm3"])
+    except ImportError:
+        report["warnings"].append("DOLFINx is not installed: the written file was not read back")
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+
+
+def _organ_name(organ) -> str:
+    if not isinstance(organ, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", organ):
+        raise MeshError(f"organ name {organ!r} must be a word of letters, digits, '_' or '-' (it names the "
+                        "physical group and the default file meshes/<organ>.msh)")
+    return organ
+
+
+def _unit_factor(units) -> float:
+    key = units.strip().lower() if isinstance(units, str) else units
+    if key not in UNITS:
+        raise MeshError(f"unknown units {units!r}; use one of {', '.join(UNITS)} (the mesh coordinates' unit)")
+    return UNITS[key]
+
+
+def _element_size(size) -> float:
+    """A positive element size in mm, or a one-line MeshError."""
     try:
-        report = dict(meshes.make_mesh(organ, out, refinement=refinement, seed=seed))  # written atomically
-    except OSError as e:
-        raise MeshError(f"cannot write {out}: {e.strerror or first_line(e)}") from None
-    x, tets = _read_msh_tets(out)
-    report.update(summarize(x, tets))
-    report["warnings"] = _warnings(report)
-    report["dolfinx_volume_mm3"] = verify_dolfinx(out, report["volume_mm3"]) if verify else None
-    return report
+        h = float(size)
+    except (TypeError, ValueError):
+        h = math.nan
+    if not (math.isfinite(h) and h > 0):
+        raise MeshError(f"element size must be a positive number of mm, got {size!r}")
+    return h
 
 
-def _read_msh_tets(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    m = _read(path, None)
-    tets = np.concatenate([np.asarray(c.data)[:, :4] for c in m.cells if c.type == "tetra"]).astype(np.int64)
-    return compact(np.asarray(m.points, dtype=float)[:, :3], tets)
+def _out_path(out, organ: str) -> Path:
+    out = Path(out) if out is not None else Path("meshes") / f"{organ}.msh"
+    if out.suffix.lower() != ".msh":
+        raise MeshError(f"the output {out} must be a gmsh .msh file (pdemet scenarios read .msh meshes)")
+    if out.is_dir():
+        raise MeshError(f"the output {out} is a directory; give a .msh file name")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reports and their check with DOLFINx
+
+
+def summarize(x: np.ndarray, tets: np.ndarray) -> dict:
+    """Counts, volume (mm^3), bounding box and element quality of a tetrahedral mesh in mm."""
+    vol = tet_volumes(x, tets)
+    q = tet_quality(x, tets)
+    return {
+        "n_points": int(len(x)),
+        "n_tets": int(len(tets)),
+        "volume_mm3": float(vol.sum()),
+        "bbox_min": x.min(axis=0).tolist(),
+        "bbox_max": x.max(axis=0).tolist(),
+        "quality_min": float(q.min()),
+        "quality_median": float(np.median(q)),
+        "quality_measure": QUALITY_MEASURE,
+    }
+
+
+def _warnings(report: dict) -> list[str]:
+    """What in a report (of :func:`summarize` and the import's keys) deserves a second look."""
+    out = []
+    extent = max(b - a for a, b in zip(report["bbox_min"], report["bbox_max"]))
+    if extent > 200.0:
+        out.append(f"the mesh is {extent:.4g} mm across, large for a mouse organ: are the units right?")
+    elif extent < 1.0:
+        out.append(f"the mesh is {extent:.4g} mm across, small for a mouse organ: are the units right?")
+    if report["quality_min"] < 0.05:
+        out.append(f"some tetrahedra are very flat (quality {report['quality_min']:.3g}): results may be less "
+                   "accurate; consider remeshing")
+    if report.get("tetrahedralized") and report["surface_remeshed_mm"] is None and report["n_tets"] > 1_000_000:
+        out.append(f"{report['n_tets']} tetrahedra: slow to simulate; give an element size (--size) to "
+                   "remesh the surface coarser")
+    return out
 
 
 def format_report(report: dict) -> str:
@@ -541,3 +302,28 @@ def format_report(report: dict) -> str:
     for w in report.get("warnings", []):
         lines.append(f"  warning   {w}")
     return "\n".join(lines)
+
+
+def verify_dolfinx(path, expected_volume: float | None = None, rtol: float = 1e-9) -> float:
+    """Read ``path`` with DOLFINx (as pdemet does) and return its volume; ``MeshError`` if unreadable or off.
+
+    Raises ``ImportError`` when DOLFINx is not installed. Does what
+    ``gmshio.read_from_msh(path, MPI.COMM_SELF, 0, gdim=3)`` does (gmsh merge, then
+    ``model_to_mesh``) without gmsh's terminal output; the whole mesh is read on
+    this process.
+    """
+    from pdemet.backend import MPI, fem, gmshio, ufl  # imports dolfinx_solver before dolfinx
+
+    try:  # what gmshio.read_from_msh does, in a gmsh session that prints nothing
+        with gmsh_model("pdemet-verify") as gmsh:
+            gmsh.merge(str(path))
+            data = gmshio.model_to_mesh(gmsh.model, MPI.COMM_SELF, 0, gdim=3)
+    except Exception as e:
+        raise MeshError(f"DOLFINx cannot read the written {path}: {first_line(e)}") from None
+    m = data.mesh
+    if m.topology.dim != 3:
+        raise MeshError(f"DOLFINx reads {path} as a {m.topology.dim}D mesh, expected 3D")
+    volume = float(fem.assemble_scalar(fem.form(1.0 * ufl.dx(domain=m))))
+    if expected_volume is not None and not math.isclose(volume, expected_volume, rel_tol=rtol):
+        raise MeshError(f"DOLFINx reads {path} with volume {volume:.12g} mm^3, expected {expected_volume:.12g}")
+    return volume

@@ -1,13 +1,50 @@
 """gmsh ``.msh`` files as pdemet writes and reads them: one physical volume (tag 1, named after the organ)
 and one physical boundary surface (tag 2, ``"boundary"``); coordinates in mm.
 
-Reading needs DOLFINx and is imported lazily, so that mesh making and import work without it.
+Writing needs gmsh, reading also DOLFINx; both are imported lazily, so that the geometry helpers
+and mesh making and import work without DOLFINx.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
+from pdemet.meshes.session import gmsh_model
+from pdemet.output.files import temp_beside
+
 VOLUME_TAG = 1
 BOUNDARY_TAG = 2
+MSH_OPTIONS = {"Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0}  # 4.1 ASCII, physical groups only
+
+
+def add_physical_groups(organ: str, volume: int, surfaces: list[int]) -> None:
+    """Name the current gmsh model's ``volume`` (a 3D entity tag) physical volume 1 ``organ`` and its
+    ``surfaces`` (2D entity tags) physical surface 2 ``"boundary"``: all that :func:`write_atomically` saves.
+
+    Add them before meshing a geometry: gmsh numbers the elements differently when they come after.
+    """
+    import gmsh
+
+    gmsh.model.addPhysicalGroup(3, [volume], tag=VOLUME_TAG, name=organ)
+    gmsh.model.addPhysicalGroup(2, surfaces, tag=BOUNDARY_TAG, name="boundary")
+
+
+def write_atomically(path: Path) -> None:
+    """Write the current gmsh model to ``path`` aside and rename it: never a half-written mesh.
+
+    The model's session must have :data:`MSH_OPTIONS` set.
+    """
+    import gmsh
+
+    tmp = temp_beside(path, ".msh")  # gmsh picks the format from the suffix
+    try:
+        gmsh.write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def read_quietly(path: str, comm):
@@ -17,22 +54,23 @@ def read_quietly(path: str, comm):
 
     from pdemet.backend import gmshio
 
-    error = None
-    if comm.rank == 0:
-        gmsh.initialize(readConfigFiles=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("pdemet")
-        try:
-            gmsh.merge(path)
-            if not gmsh.model.getEntities(3):
-                error = "it has no volume (3D) elements"
-        except Exception as e:  # gmsh raises plain Exceptions
-            error = str(e).splitlines()[0] if str(e) else type(e).__name__
-    error = comm.bcast(error, root=0)  # every rank must know before the collective call
-    try:
+    session = gmsh_model("pdemet", interruptible=True) if comm.rank == 0 else contextlib.nullcontext()
+    with session:
+        error = _merge(path) if comm.rank == 0 else None
+        error = comm.bcast(error, root=0)  # every rank must know before the collective call
         if error is not None:
             raise ValueError(error)
         return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
-    finally:
-        if comm.rank == 0:
-            gmsh.finalize()
+
+
+def _merge(path: str) -> str | None:
+    """Merge ``path`` into the current gmsh model; the reason it is unusable, or None."""
+    import gmsh
+
+    try:
+        gmsh.merge(path)
+        if not gmsh.model.getEntities(3):
+            return "it has no volume (3D) elements"
+    except Exception as e:  # gmsh raises plain Exceptions
+        return str(e).splitlines()[0] if str(e) else type(e).__name__
+    return None

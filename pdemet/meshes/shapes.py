@@ -13,7 +13,6 @@ any machine; ``scripts/make_meshes.py`` regenerates the shipped ``meshes/``.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,9 +20,9 @@ from typing import Callable
 import gmsh
 import numpy as np
 
-from pdemet.meshes.msh import BOUNDARY_TAG, VOLUME_TAG
+from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.geometry import tet_volumes
-from pdemet.output.files import temp_beside
+from pdemet.meshes.session import gmsh_model, model_tets
 
 
 Vec = tuple[float, float, float]
@@ -262,9 +261,9 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
     volume tag 1 (named ``organ``) and boundary surface tag 2 (``"boundary"``).
     ``seed`` is passed to gmsh as ``Mesh.RandomSeed`` (with the Delaunay mesher
     used here the mesh does not currently depend on it). Meshing is single-threaded,
-    so the same inputs give the same file. Runs in its own gmsh session, or, if
-    gmsh is already initialised, in a scratch model of the caller's session whose
-    options and current model are restored afterwards.
+    so the same inputs give the same file. Runs in a scratch gmsh model
+    (:func:`pdemet.meshes.session.gmsh_model`): its own session, or the caller's,
+    whose options and current model are restored afterwards.
 
     Returns ``{"organ", "path", "size_mm", "n_vertices", "n_tets", "volume_mm3",
     "bbox": [[xmin, ymin, zmin], [xmax, ymax, zmax]], "min_quality"}`` where the
@@ -278,59 +277,25 @@ def make_mesh(organ: str, path, refinement: float = 1.0, seed: int = 0) -> dict:
     path = Path(path)
 
     options = {
-        "General.Terminal": 0, "General.NumThreads": 1, "Mesh.MaxNumThreads1D": 1, "Mesh.MaxNumThreads2D": 1,
+        "General.NumThreads": 1, "Mesh.MaxNumThreads1D": 1, "Mesh.MaxNumThreads2D": 1,
         "Mesh.MaxNumThreads3D": 1, "Mesh.RandomSeed": int(seed),
         "Mesh.MeshSizeMax": size, "Mesh.MeshSizeMin": 0.25 * size, "Mesh.MeshSizeFactor": 1.0,
         "Mesh.MeshSizeFromPoints": 0, "Mesh.MeshSizeFromCurvature": 0, "Mesh.MeshSizeExtendFromBoundary": 1,
         "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1,  # Frontal-Delaunay 2D, Delaunay 3D
         "Mesh.ElementOrder": 1, "Mesh.Optimize": 1, "Mesh.OptimizeNetgen": 1,
-        "Mesh.MshFileVersion": 4.1, "Mesh.Binary": 0, "Mesh.SaveAll": 0,
+        **MSH_OPTIONS,
     }
-    own_session = not gmsh.isInitialized()
-    if own_session:
-        gmsh.initialize(readConfigFiles=False, interruptible=False)
-        saved, previous_model = {}, None
-    else:  # a caller's session: restore its options and current model afterwards
-        saved = {name: gmsh.option.getNumber(name) for name in options}
-        previous_model = gmsh.model.getCurrent()
-    try:
-        for name, value in options.items():
-            gmsh.option.setNumber(name, value)
-        gmsh.model.add(f"pdemet-{organ}")
-        try:
-            shape.build()
-            vol, surfs = _keep_only_solid()
-            gmsh.model.addPhysicalGroup(3, [vol], tag=VOLUME_TAG, name=organ)
-            gmsh.model.addPhysicalGroup(2, surfs, tag=BOUNDARY_TAG, name="boundary")
-            gmsh.model.mesh.generate(3)
+    with gmsh_model(f"pdemet-{organ}", options):
+        shape.build()
+        add_physical_groups(organ, *_keep_only_solid())
+        gmsh.model.mesh.generate(3)
 
-            tet_tags, tet_nodes = gmsh.model.mesh.getElementsByType(4)
-            node_tags, coords, _ = gmsh.model.mesh.getNodes()
-            x = coords.reshape(-1, 3)
-            index = np.empty(int(node_tags.max()) + 1, dtype=np.int64)
-            index[node_tags.astype(np.int64)] = np.arange(len(node_tags))
-            tets = index[tet_nodes.astype(np.int64)].reshape(-1, 4)
-            used = np.unique(tets)
-            vols = tet_volumes(x, tets)
-            quality = gmsh.model.mesh.getElementQualities(tet_tags, "minSICN")
-
-            tmp = temp_beside(path, ".msh")  # written aside and renamed: never a half-written mesh
-            try:
-                gmsh.write(tmp)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        finally:
-            gmsh.model.remove()
-    finally:
-        if own_session:
-            gmsh.finalize()
-        else:
-            for name, value in saved.items():
-                gmsh.option.setNumber(name, value)
-            if previous_model in gmsh.model.list():
-                gmsh.model.setCurrent(previous_model)
+        x, tets = model_tets()
+        tet_tags, _ = gmsh.model.mesh.getElementsByType(4)
+        used = np.unique(tets)
+        vols = tet_volumes(x, tets)
+        quality = gmsh.model.mesh.getElementQualities(tet_tags, "minSICN")
+        write_atomically(path)
 
     xu = x[used]
     return {
