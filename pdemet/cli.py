@@ -155,9 +155,20 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from pdemet import bench
+    # The benchmarks run one BLAS thread per process; that must be set before numpy loads (pdemet.scenario loads it).
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    from pdemet.errors import CheckoutError
+    from pdemet.scenario import REPO_DIR
 
-    bench.main(out=Path(args.out), quick=args.quick)
+    if not (REPO_DIR / "benchmarks").is_dir():  # benchmarks/ is not installed with the wheel
+        raise CheckoutError(f"pdemet bench needs a source checkout: no benchmarks/ in {REPO_DIR} "
+                            "(clone the repository and `pip install -e .`)")
+    if str(REPO_DIR) not in sys.path:
+        sys.path.insert(0, str(REPO_DIR))
+    from benchmarks.run import main
+
+    main(out=Path(args.out), quick=args.quick)
     return 0
 
 

@@ -30,6 +30,10 @@ class RenderError(UserError):
     """Bad input for rendering (missing run directory, no fields, bad step...)."""
 
 
+class CheckoutError(UserError):
+    """A command needs the pdemet source checkout (e.g. ``benchmarks/``), not only the installed package."""
+
+
 class StepFailure(UserError, RuntimeError):
     """The time step fell below dt_min: the run cannot proceed (exit status 3)."""
 

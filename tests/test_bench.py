@@ -16,7 +16,7 @@ def _finite(x) -> bool:
 
 @pytest.fixture(scope="module")
 def bench_results(tmp_path_factory):
-    from pdemet import bench
+    from benchmarks import run as bench
 
     out = tmp_path_factory.mktemp("bench")
     returned = bench.main(out, quick=True)
