@@ -113,22 +113,22 @@ def cmd_run(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from pdemet import render
+    from pdemet import viz
 
-    paths = render.render_run(args.run_dir, out_dir=args.out, size=tuple(args.size), n_closeups=args.closeups,
-                              step=args.step, movie=args.movie, fmt=args.format)
+    paths = viz.render_run(args.run_dir, out_dir=args.out, size=tuple(args.size), n_closeups=args.closeups,
+                           step=args.step, movie=args.movie, fmt=args.format)
     print(f"wrote {len(paths)} files under {Path(paths[0]).parent if paths else args.run_dir}")
     return 0
 
 
 def cmd_view(args) -> int:
-    from pdemet import render
+    from pdemet import viz
 
     if args.html:
-        render.export_html(args.run_dir, args.html, step=args.step)
+        viz.export_html(args.run_dir, args.html, step=args.step)
         print(f"wrote {args.html}")
     else:
-        render.view(args.run_dir, step=args.step)
+        viz.view(args.run_dir, step=args.step)
     return 0
 
 

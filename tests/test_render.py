@@ -15,7 +15,7 @@ import pytest
 pv = pytest.importorskip("pyvista")
 pv.OFF_SCREEN = True
 
-from pdemet import plots, render  # noqa: E402
+from pdemet import viz as plots, viz as render  # noqa: E402
 from pdemet.output.files import write_csv, write_json  # noqa: E402
 from pdemet.output.vtkhdf import VTKHDFWriter  # noqa: E402
 
@@ -207,7 +207,7 @@ def test_export_html(run_dir, tmp_path):
 
 
 def test_no_solver_import():
-    code = ("import sys, pdemet.render, pdemet.plots; "
+    code = ("import sys, pdemet.viz; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'petsc4py', 'mpi4py', 'ufl') "
             "or m == 'pdemet.backend']; print(bad); sys.exit(1 if bad else 0)")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -1,4 +1,5 @@
-"""Matplotlib plots of a pdemet run from its tables (timeseries.csv, census.csv, summary.json).
+"""Matplotlib plots of a pdemet run from its tables (timeseries.csv, census.csv, summary.json), read
+through :mod:`pdemet.output.rundir`.
 
 Every function returns the list of files it wrote (empty when the data it needs
 is missing, e.g. an empty census early in a run) and never raises for missing data.
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pdemet.render import RenderError, Run, load_run
+from pdemet.output import layout
+from pdemet.output.rundir import Run, as_run
 
 __all__ = ["plot_timeseries", "plot_polyclonal_fraction", "plot_foci_histograms", "plot_run"]
 
@@ -25,8 +27,8 @@ def _mpl():
 
 
 def _setup(run_dir, out_dir) -> tuple[Run, Path]:
-    run = run_dir if isinstance(run_dir, Run) else load_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.path / "renders"
+    run = as_run(run_dir)
+    out = Path(out_dir) if out_dir is not None else run.path / layout.RENDERS
     out.mkdir(parents=True, exist_ok=True)
     return run, out
 
@@ -62,7 +64,7 @@ def plot_timeseries(run_dir, out_dir=None) -> list[Path]:
     for ax, organ in zip(axes.ravel(), organs):
         data = [r for r in rows if r["organ"] == organ]
         clones = [c for c in run.clones if any(r["clone"] == c for r in data)]
-        clones += sorted({r["clone"] for r in data} - set(clones) - {"total"})
+        clones += sorted({r["clone"] for r in data} - set(clones) - {layout.TOTAL})
         any_pos = False
         tot: dict[float, float] = {}
         for c in clones:
