@@ -23,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from pdemet.scenario.keys import set_key  # noqa: E402,F401 - the scripts' name for it
 DEFAULT = ROOT / "pdemet" / "scenarios" / "default.toml"
 RESULTS = ROOT / "results" / "repro"
 
@@ -43,15 +44,6 @@ def out_dir(args, name) -> Path:
 def default_scenario() -> dict:
     with open(DEFAULT, "rb") as f:
         return tomllib.load(f)
-
-
-def set_key(data: dict, dotted: str, value) -> dict:
-    node = data
-    *parents, last = dotted.split(".")
-    for p in parents:
-        node = node.setdefault(p, {})
-    node[last] = value
-    return data
 
 
 def run(data: dict, seed: int | None = None, out: Path | None = None):
