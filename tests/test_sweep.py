@@ -78,7 +78,7 @@ def test_grid_sweep_writes_tables_and_plots(grid_sweep):
 
 def test_two_mpi_ranks_give_the_same_sweep_csv(grid_sweep, tmp_path):
     sweep, out, _ = grid_sweep
-    cmd = [str(VENV_BIN / "mpiexec"), "-n", "2", sys.executable, "-m", "pdemet.sweep", str(sweep),
+    cmd = [str(VENV_BIN / "mpiexec"), "-n", "2", sys.executable, "-m", "pdemet.cli", "sweep", str(sweep),
            "--out", str(tmp_path / "mpi"), "--ranks-per-member", "1", "--quiet"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr
@@ -146,7 +146,7 @@ def test_unknown_top_level_key_and_cli_message(tmp_path):
     sweep = _write(tmp_path / "bad.toml", GRID.replace('design = "grid"', 'desing = "grid"'))
     with pytest.raises(ScenarioError, match=r"^desing: unknown key in the sweep file.*did you mean 'design'"):
         load_sweep(sweep)
-    r = subprocess.run([sys.executable, "-m", "pdemet.sweep", str(sweep), "--out", str(tmp_path / "o")],
+    r = subprocess.run([sys.executable, "-m", "pdemet.cli", "sweep", str(sweep), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "desing" in r.stderr
 
