@@ -88,19 +88,35 @@ class FieldGatherer:
         nodes, deltas = comm.bcast((nodes, deltas) if comm.rank == 0 else None, root=0)
         if self.organ.degree != 1:
             raise RuntimeError("nodal updates need P1 elements")
+        dofs, hit = self._local_dofs(nodes)
+        owned = dofs < self.organ.n_owned
+        for i, clone in enumerate(self.organ.clones):
+            clone.x.array[dofs[owned]] += deltas[hit][owned, i]
+            clone.x.scatter_forward()
+
+    def set_at_nodes(self, nodes: np.ndarray, values: np.ndarray) -> None:
+        """Set the clone fields to values (len(nodes), K) at nodes (positions in the original order).
+
+        Collective: every rank passes the same arguments; owned dofs are set, then ghosts refreshed.
+        """
+        if self.organ.degree != 1:
+            raise RuntimeError("nodal updates need P1 elements")
+        dofs, hit = self._local_dofs(nodes)
+        owned = dofs < self.organ.n_owned
+        for i, clone in enumerate(self.organ.clones):
+            clone.x.array[dofs[owned]] = values[hit][owned, i]
+            clone.x.scatter_forward()
+
+    def _local_dofs(self, nodes: np.ndarray):
+        """Local dofs of the nodes this rank holds, and which of the nodes those are."""
         if not hasattr(self, "_sorted"):
             order = np.argsort(self.local_orig)
             self._sorted = (self.local_orig[order], self.node_dof[self.local_nodes][order])
         orig_sorted, dofs_sorted = self._sorted
         wanted = self.uniq_global(nodes)
-        pos = np.searchsorted(orig_sorted, wanted)
-        pos = np.minimum(pos, len(orig_sorted) - 1)
+        pos = np.minimum(np.searchsorted(orig_sorted, wanted), len(orig_sorted) - 1)
         hit = orig_sorted[pos] == wanted
-        dofs = dofs_sorted[pos[hit]]
-        owned = dofs < self.organ.n_owned
-        for i, clone in enumerate(self.organ.clones):
-            clone.x.array[dofs[owned]] += deltas[hit][owned, i]
-            clone.x.scatter_forward()
+        return dofs_sorted[pos[hit]], hit
 
     def uniq_global(self, nodes: np.ndarray) -> np.ndarray:
         """Original node numbers of positions in rank 0's node arrays."""

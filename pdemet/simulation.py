@@ -35,16 +35,16 @@ class Simulation:
         self.clone_names = scenario.clone_names
         self.organs: dict[str, Organ] = {}
         self.solvers = {}
+        self._gatherers: dict[str, FieldGatherer] = {}
+        self._nodes: dict[str, OrganNodes] = {}
         for name, ocfg in scenario.organs.items():
             organ = Organ(ocfg, scenario.clone_names, comm)
             organ.set_initial()
             self.organs[name] = organ
-            self.solvers[name] = SOLVERS[self.cfg.solver](organ, [TERMS[t]() for t in ocfg.terms], self.cfg)
+            self.solvers[name] = self._solver(name)
         self.t = 0.0
         self.control = StepControl(self.cfg, self.organs, comm)
         self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0}
-        self._gatherers: dict[str, FieldGatherer] = {}
-        self._nodes: dict[str, OrganNodes] = {}
         flux = scenario.cluster_flux
         self.coupling = (ClusterFlux(flux, self.organs, scenario.primary, self.gatherer, self.nodes,
                                      self.cfg.seed, comm)
@@ -59,6 +59,12 @@ class Simulation:
     @classmethod
     def from_dict(cls, data: dict, base_dir=".", comm=MPI.COMM_WORLD) -> "Simulation":
         return cls(_scenario.parse_scenario(data, base_dir), comm)
+
+    def _solver(self, name: str):
+        terms = [TERMS[t]() for t in self.scenario.organs[name].terms]
+        needs_nodes = any(t.kind == "transport" for t in terms)
+        nodes = self.nodes(name) if needs_nodes else None
+        return SOLVERS[self.cfg.solver](self.organs[name], terms, self.cfg, nodes, self.gatherer(name) if nodes else None)
 
     def gatherer(self, organ: str) -> FieldGatherer:
         """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""

@@ -81,8 +81,10 @@ def compact(points: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def mesh_edges(tets: np.ndarray) -> np.ndarray:
     """Unique undirected edges (E, 2) of a tetrahedral mesh."""
     pairs = np.array(_EDGES)
-    e = np.sort(tets[:, pairs].reshape(-1, 2), axis=1)
-    return np.unique(e, axis=0)
+    e = np.sort(tets[:, pairs].reshape(-1, 2), axis=1).astype(np.int64)
+    n = int(e.max()) + 1 if e.size else 1
+    key = np.unique(e[:, 0] * n + e[:, 1])  # lexicographic order of (a, b), as np.unique(axis=0) gives
+    return np.stack([key // n, key % n], axis=1)
 
 
 def boundary_nodes(tets: np.ndarray) -> np.ndarray:

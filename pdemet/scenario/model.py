@@ -29,6 +29,8 @@ class SimulationConfig:
     negative_tolerance: float = 1e-2  # relative to capacity: below -tol a step is rejected, above it clipped
     linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
     rtol: float = 1e-12     # relative tolerance of the iterative linear solves
+    transport_iterations: int = 3  # Picard iterations on the lagged diffusivity of the pressure terms (at most)
+    transport_tol: float = 1e-6    # relative to capacity: stop the Picard iterations when U changes less
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
 
 

@@ -63,6 +63,9 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
         negative_tolerance=s.number("negative_tolerance", d.negative_tolerance, nonneg=True),
         linear_solver=s.string("linear_solver", d.linear_solver, ("cg", "lu")),
         rtol=s.number("rtol", d.rtol, positive=True, maximum=1e-2),
+        transport_iterations=s.number("transport_iterations", d.transport_iterations, integer=True, positive=True,
+                                      maximum=100),
+        transport_tol=s.number("transport_tol", d.transport_tol, positive=True, maximum=1.0),
         plugins=s.strings("plugins", []),
     )
     s.done()

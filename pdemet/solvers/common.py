@@ -39,5 +39,6 @@ class TermsByKind:
         self.operators = [t for t in terms if t.kind == "operator"]
         self.reactions = [t for t in terms if t.kind == "reaction"]
         self.loads = [t for t in terms if t.kind == "load"]
+        self.transports = [t for t in terms if t.kind == "transport"]
         self.theta = sim_cfg.theta
         self.cfg = sim_cfg

@@ -13,7 +13,7 @@ from pdemet.solvers.common import TermsByKind, mass_measure, ufl_context
 class NewtonSolver(TermsByKind):
     """Monolithic θ-scheme on the K-component space, Newton's method with MUMPS."""
 
-    def __init__(self, organ, terms, sim_cfg):
+    def __init__(self, organ, terms, sim_cfg, nodes=None, gatherer=None):
         super().__init__(organ, terms, sim_cfg)
         K = organ.n_clones
         self.VK = fem.functionspace(organ.mesh, ("Lagrange", organ.degree, (K,)))
@@ -37,6 +37,8 @@ class NewtonSolver(TermsByKind):
                     form += op.form(u[i], v[i], i, ctx)
                 for ld in self.loads:
                     form -= ld.form(v[i], i, ctx)
+            for term in self.transports:
+                form += term.form(u, [v[i] for i in range(K)], ctx)
             if self.reactions:
                 rates = [0] * K
                 for term in self.reactions:

@@ -1,8 +1,9 @@
-"""Strang splitting, the production solver (``solver = "imex"``): R(dt/2) ∘ L(dt) ∘ R(dt/2).
+"""Strang splitting, the production solver (``solver = "imex"``): R(dt/2) ∘ L(dt) ∘ T(dt) ∘ R(dt/2).
 
-R is the pointwise reaction step (:mod:`pdemet.solvers.reaction`, RK4 sub-steps at every dof) and L the
-linear step of the operator terms and loads (:mod:`pdemet.solvers.linear`, θ-scheme, θ = ½: Crank–Nicolson,
-second order overall). For P1 elements the time derivative and the reactions use the lumped mass matrix,
+R is the pointwise reaction step (:mod:`pdemet.solvers.reaction`, RK4 sub-steps at every dof), T the
+pressure-driven transport (:mod:`pdemet.solvers.transport`, positivity-preserving upwind porous-medium
+scheme; only with transport terms) and L the linear step of the operator terms and loads
+(:mod:`pdemet.solvers.linear`, θ-scheme, θ = ½: Crank–Nicolson; second order overall without transport). For P1 elements the time derivative and the reactions use the lumped mass matrix,
 so total cells are Σⱼ (∫φⱼ) uⱼ exactly and the splitting and Newton solvers discretize the same
 semi-discrete system: their difference is pure time error.
 """
@@ -12,16 +13,24 @@ from __future__ import annotations
 from pdemet.solvers.common import TermsByKind
 from pdemet.solvers.linear import LinearStep
 from pdemet.solvers.reaction import ReactionStep
+from pdemet.solvers.transport import TransportStep
 
 
 class SplittingSolver:
-    def __init__(self, organ, terms, sim_cfg):
+    def __init__(self, organ, terms, sim_cfg, nodes=None, gatherer=None):
+        """``nodes``/``gatherer``: the organ's rank-0 node data and gatherer (needed by transport terms)."""
         self.organ, self.cfg = organ, sim_cfg
         by_kind = TermsByKind(organ, terms, sim_cfg)
         self.stats = {"linear_iterations": 0, "reaction_substeps": 0, "linear_s": 0.0, "reaction_s": 0.0}
         self.linear = LinearStep(by_kind, self.stats)
         self.reaction = ReactionStep(by_kind, self.stats)
+        self.transport = None
+        if by_kind.transports:
+            self.stats.update(transport_iterations=0, picard_iterations=0, transport_s=0.0)
+            self.transport = TransportStep(by_kind, self.stats, nodes, gatherer)
 
     def step(self, t, dt) -> bool:
-        return (self.reaction.step(t, 0.5 * dt) and self.linear.step(t, dt)
+        return (self.reaction.step(t, 0.5 * dt)
+                and (self.transport is None or self.transport.step(t, dt))
+                and self.linear.step(t, dt)
                 and self.reaction.step(t + 0.5 * dt, 0.5 * dt))

@@ -39,17 +39,21 @@ term as ``ctx.p[name]`` (a float, or a tuple of K floats for ``per_clone`` param
 from __future__ import annotations
 
 from pdemet.terms.allee import Allee
-from pdemet.terms.base import KINDS, Context, Load, NumpyOps, Operator, Param, Reaction, Term  # noqa: F401
+from pdemet.terms.base import (KINDS, Context, Load, NumpyOps, Operator, Param, Reaction, Term,  # noqa: F401
+                               Transport)
 from pdemet.terms.diffusion import Diffusion
 from pdemet.terms.logistic import Logistic
+from pdemet.terms.pressure import Pressure
+from pdemet.terms.pressure_growth import PressureGrowth
 
 # The terms a scenario can select by name: the built-ins, then what plugin files register.
-TERMS: dict[str, type[Term]] = {t.name: t for t in (Diffusion, Logistic, Allee)}
+TERMS: dict[str, type[Term]] = {t.name: t for t in (Diffusion, Logistic, Allee, Pressure, PressureGrowth)}
 
 
 def register(cls: type[Term]) -> type[Term]:
     """Class decorator for plugin files: make a term selectable by its ``name`` in scenarios."""
     if not getattr(cls, "name", None) or getattr(cls, "kind", None) not in KINDS:
-        raise TypeError(f"{cls.__name__}: a term needs a name and must derive from Operator, Reaction or Load")
+        raise TypeError(f"{cls.__name__}: a term needs a name and must derive from Operator, Reaction, Load or "
+                        "Transport")
     TERMS[cls.name] = cls
     return cls

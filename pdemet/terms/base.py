@@ -44,7 +44,30 @@ class Load(Term):
         raise NotImplementedError
 
 
-KINDS = ("operator", "reaction", "load")
+class Transport(Term):
+    """Motion of all clones with one velocity −∇p(U), U = Σⱼ uⱼ: ∂uᵢ/∂t = ∇·(uᵢ∇p(U)).
+
+    ``pressure(U, ctx)`` is p(U) (mm²/day) and ``diffusivity(U, ctx)`` is D(U) = U p'(U), both written with
+    ``ctx.ops`` so that they run on numpy arrays (the splitting solver's upwind scheme uses D) and on UFL
+    expressions (the Newton reference uses p).
+    """
+
+    kind = "transport"
+
+    def pressure(self, U, ctx):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def diffusivity(self, U, ctx):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def form(self, u: list, v: list, ctx):
+        """Σᵢ ∫ uᵢ ∇p(U)·∇vᵢ dx: the weak form of −∇·(uᵢ∇p) (the Newton reference)."""
+        ufl = ctx.ops.ufl
+        grad_p = ufl.grad(self.pressure(sum(u), ctx))
+        return sum(ui * ufl.inner(grad_p, ufl.grad(vi)) for ui, vi in zip(u, v)) * ctx.dx
+
+
+KINDS = ("operator", "reaction", "load", "transport")
 
 
 def math_ops(name: str, module, **renamed) -> type:

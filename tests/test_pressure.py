@@ -1,0 +1,151 @@
+"""Pressure-driven growth ∂uᵢ/∂t = ∇·(uᵢ∇p(U)) + fᵢ: exact porous-medium and traveling-front solutions,
+positivity without clipping, exact cells per clone, clones carried apart, and the Newton reference."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pdemet.simulation import Simulation
+
+KAPPA = 1.0e6
+
+
+def _box(L, n, terms, dt, t_end, clones=("a",), **organ):
+    return {"simulation": {"t_end": t_end, "dt": dt, "output_every": t_end, "transport_iterations": 3},
+            "clones": {"names": list(clones)},
+            "organs": {"tissue": {"role": "primary", "box": L, "cells": n, "terms": terms,
+                                  "carrying_capacity": KAPPA, **organ}}}
+
+
+def _run(sim):
+    while sim.t < sim.cfg.t_end * (1 - 1e-12):
+        sim.advance(sim.cfg.t_end)
+    return sim
+
+
+# ∂U/∂t = ∇·(D_p (U/κ)^m ∇U), i.e. u_τ = Δ(u^M) for u = U/κ, M = m + 1, τ = D_p t/(m + 1): Barenblatt.
+M_EXP, DIM, C_B = 2.0, 3, 0.2
+ALPHA = DIM / (DIM * (M_EXP - 1) + 2)
+BETA = ALPHA / DIM
+K_B = ALPHA * (M_EXP - 1) / (2 * M_EXP * DIM)
+
+
+def barenblatt(r, tau):
+    return tau ** -ALPHA * np.maximum(C_B - K_B * r ** 2 * tau ** (-2 * BETA), 0.0) ** (1 / (M_EXP - 1))
+
+
+def _barenblatt_error(n):
+    tau0, tau1 = 1.0, 3.0
+    t_end = (tau1 - tau0) * M_EXP  # D_p = 1
+    L = 1.25 * math.sqrt(C_B / K_B) * tau1 ** BETA  # the octant x, y, z ≥ 0 (symmetry planes are zero-flux)
+    sim = Simulation.from_dict(_box([L] * 3, [n] * 3, ["pressure"], 0.8 / n, t_end, pressure_diffusivity=1.0,
+                                    pressure_exponent=M_EXP - 1))
+    o = sim.organs["tissue"]
+    r = np.linalg.norm(o.x, axis=0)
+    o.clones[0].x.array[:] = KAPPA * barenblatt(r, tau0)
+    before = o.cells_per_clone()[0]
+    _run(sim)
+    u = o.clones[0].x.array[: o.n_owned] / KAPPA
+    exact = barenblatt(r[: o.n_owned], tau1)
+    err = float(np.sum(o.weights * np.abs(u - exact)) / np.sum(o.weights * exact))
+    return err, before, o.cells_per_clone()[0], float(u.min()), sim.clipped_cells
+
+
+def test_porous_medium_converges_to_barenblatt_without_clipping():
+    errors = []
+    for n in (8, 16, 24):
+        err, before, after, u_min, clipped = _barenblatt_error(n)
+        errors.append(err)
+        print(f"n = {n}: L1 relative error {err:.4e}, cells {before:.12e} -> {after:.12e}, min {u_min:.1e}")
+        assert abs(after - before) <= 1e-10 * before
+        assert u_min >= 0.0 and clipped == 0.0
+    orders = [math.log(errors[i] / errors[i + 1]) / math.log(m / n) for i, (n, m) in enumerate([(8, 16), (16, 24)])]
+    print(f"observed orders {orders}")
+    assert errors[-1] < 0.02 and min(orders) > 1.3
+
+
+def _front(sim, kappa=KAPPA):
+    o = sim.organs["tissue"]
+    line = (o.x[1] == 0) & (o.x[2] == 0)
+    order = np.argsort(o.x[0, line])
+    xs, us = o.x[0, line][order], o.clones[0].x.array[line][order] / kappa
+    k = np.flatnonzero(us >= 0.5)[-1]
+    return xs[k] + (us[k] - 0.5) / (us[k] - us[k + 1]) * (xs[k + 1] - xs[k]), xs, us
+
+
+def test_sharp_traveling_front_of_porous_fisher():
+    """u_t = ∇·(u∇u) + u(1 − u): speed 1/√2 and profile 1 − exp(ξ/√2) behind the front (Newman 1980)."""
+    t_end = 16.0
+    sim = Simulation.from_dict(_box([30.0, 0.2, 0.2], [300, 1, 1], ["pressure", "logistic"], 0.05, t_end,
+                                    growth_rate=1.0, pressure_diffusivity=1.0, pressure_exponent=1.0,
+                                    initial={"shape": "box", "center": [0.0, 0.1, 0.1], "extent": [10.0, 1.0, 1.0],
+                                             "density": KAPPA}))
+    times, pos = [], []
+    while sim.t < t_end * (1 - 1e-12):
+        sim.advance(t_end)
+        times.append(sim.t)
+        pos.append(_front(sim)[0])
+    late = np.array(times) > t_end / 2
+    speed = np.polyfit(np.array(times)[late], np.array(pos)[late], 1)[0]
+    x_half, xs, us = _front(sim)
+    xi = xs - (x_half + math.sqrt(2) * math.log(2))  # the exact profile is 1/2 at ξ = −√2 ln 2
+    behind = (xi < 0) & (xi > -6)
+    profile = float(np.max(np.abs(us[behind] - (1 - np.exp(xi[behind] / math.sqrt(2))))))
+    print(f"front speed {speed:.5f} (exact {1 / math.sqrt(2):.5f}), profile max error {profile:.4f}")
+    assert abs(speed * math.sqrt(2) - 1) < 0.02
+    assert profile < 0.02
+    assert us.min() >= 0 and sim.clipped_cells == 0.0
+    ahead = xi > 0.3  # compact support: nothing three nodes ahead of the front
+    assert np.all(us[ahead] == 0.0)
+
+
+def _sectors(terms, **params):
+    """Two clones in the halves of a ball (y > 1: a, y < 1: b) after 2 days: cells, spread, misplaced cells."""
+    data = _box([2.0, 2.0, 1.0], [24, 24, 6], terms, 0.1, 2.0, clones=("a", "b"), **params,
+                initial={"shape": "ball", "center": [1.0, 1.0, 0.5], "radius": 0.4, "density": 0.9 * KAPPA,
+                         "mixing": "sectors"})
+    sim = Simulation.from_dict(data)
+    o = sim.organs["tissue"]
+    before = o.cells_per_clone()
+    _run(sim)
+    u = o.densities()[:, : o.n_owned]
+    total = u.sum(axis=0)
+    r2 = np.sum((o.x[:2, : o.n_owned] - 1.0) ** 2, axis=0)
+    spread = float(np.sqrt((o.weights * total) @ r2 / (o.weights @ total)))  # radius of gyration in x–y, mm
+    y, h = o.x[1, : o.n_owned] - 1.0, 2.0 / 24
+    wrong = (o.weights * (u[0] * (y < -2 * h) + u[1] * (y > 2 * h))).sum() / (o.weights @ total)
+    return sim, before, o.cells_per_clone(), spread, wrong, u.min()
+
+
+def test_clones_move_with_one_velocity_and_keep_their_cells():
+    """Pushed outward together, each clone keeps its cells and its half; diffusion would mix them."""
+    sim, before, after, spread, wrong, u_min = _sectors(["pressure"], pressure_diffusivity=0.5, pressure_exponent=4.0)
+    _, _, _, d_spread, d_wrong, _ = _sectors(["diffusion"], diffusion=0.002)
+    print(f"pressure: cells {before} -> {after}; radius of gyration {spread:.3f} mm; cells more than two elements "
+          f"into the other clone's half {wrong:.2e}; diffusion (radius of gyration {d_spread:.3f} mm): {d_wrong:.2e}")
+    assert np.allclose(after, before, rtol=1e-10, atol=0)
+    assert spread > 0.3 and u_min >= 0 and sim.clipped_cells == 0.0
+    assert d_spread < spread and wrong < 0.3 * d_wrong  # less mixing while moving the cells farther
+
+
+@pytest.mark.parametrize("dt", [0.05])
+def test_newton_reference_solves_the_same_pressure_equation(dt):
+    """Newton (monolithic, Galerkin) and the splitting solver (upwind): the totals agree to O(dt)."""
+    def run(solver, step):
+        data = _box([1.0, 1.0, 1.0], [8, 8, 8], ["pressure", "pressure_growth"], step, 0.5, clones=("a", "b"),
+                    growth_rate=0.5, pressure_diffusivity=0.2, pressure_exponent=2.0)
+        data["simulation"].update(solver=solver, theta=1.0, transport_iterations=20, transport_tol=1e-10)
+        data["organs"]["tissue"]["carrying_capacity"] = 1.0
+        sim = Simulation.from_dict(data)
+        o = sim.organs["tissue"]
+        o.clones[0].x.array[:] = 0.3 + 0.4 * np.exp(-np.sum((o.x - 0.3) ** 2, axis=0) / 0.05)
+        o.clones[1].x.array[:] = 0.2 + 0.3 * np.exp(-np.sum((o.x - 0.7) ** 2, axis=0) / 0.05)
+        return _run(sim).organs["tissue"].densities().sum(axis=0)
+
+    diffs = []
+    for step in (dt, dt / 2):
+        newton, split = run("newton", step), run("imex", step)
+        diffs.append(float(np.max(np.abs(newton - split)) / np.max(newton)))
+    print(f"max relative difference of the totals: {diffs} (dt, dt/2)")
+    assert diffs[0] < 2e-3 and 1.6 < diffs[0] / diffs[1] < 2.4
