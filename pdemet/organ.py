@@ -19,6 +19,17 @@ def load_mesh(cfg: OrganConfig, comm):
     return m
 
 
+def mesh_from_arrays(comm, points: np.ndarray | None, tets: np.ndarray | None):
+    """A distributed mesh from rank 0's arrays (other ranks pass None): its original node numbers are the
+    rows of ``points``, so node arrays gathered from it come back in that order on any number of ranks."""
+    import basix.ufl
+
+    element = basix.ufl.element("Lagrange", "tetrahedron", 1, shape=(3,))
+    if comm.rank == 0:
+        return dmesh.create_mesh(comm, np.asarray(tets, dtype=np.int64), element, np.asarray(points, dtype=float))
+    return dmesh.create_mesh(comm, np.zeros((0, 4), dtype=np.int64), element, np.zeros((0, 3)))
+
+
 def _read_mesh(cfg: OrganConfig, comm):
     """Read the organ's gmsh mesh or build its box; check it is 3D and tetrahedral."""
     if cfg.box is not None:
@@ -43,9 +54,10 @@ class Organ:
     of cells of a clone is exactly ``weights · uᵢ`` (summed over ranks).
     """
 
-    def __init__(self, cfg: OrganConfig, clone_names: list[str], comm=MPI.COMM_WORLD):
+    def __init__(self, cfg: OrganConfig, clone_names: list[str], comm=MPI.COMM_WORLD, mesh=None):
+        """``mesh``: a mesh already made (a re-adapted one); default: the organ's base mesh."""
         self.cfg, self.name, self.comm = cfg, cfg.name, comm
-        self.mesh = load_mesh(cfg, comm)
+        self.mesh = load_mesh(cfg, comm) if mesh is None else mesh
         self.degree = cfg.element_degree
         self.V = fem.functionspace(self.mesh, ("Lagrange", self.degree))
         self.clone_names = list(clone_names)
@@ -83,9 +95,14 @@ class Organ:
         return self.comm.allreduce(local, MPI.SUM)
 
     def centroid(self) -> np.ndarray:
-        """Volume centroid of the organ (mm)."""
-        local = self.x[:, : self.n_owned] @ self.weights
-        return self.comm.allreduce(local, MPI.SUM) / self.volume
+        """Volume centroid of the organ (mm), exact for the polyhedron (the same on any refinement of it)."""
+        n_cells = self.mesh.topology.index_map(3).size_local
+        p = self.mesh.geometry.x[self.mesh.geometry.dofmaps[0][:n_cells]]
+        d = p[:, 1:] - p[:, :1]
+        vol = np.abs(np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2]))) / 6.0
+        local = np.append(vol @ p.mean(axis=1), vol.sum())
+        total = self.comm.allreduce(local, MPI.SUM)
+        return total[:3] / total[3]
 
     # -- initial condition --------------------------------------------------------------------
     def set_initial(self) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from pdemet import scenario as _scenario
+from pdemet.adaptive import OrganRefinement
 from pdemet.backend import MPI
 from pdemet.errors import StepFailure
 from pdemet.flux.coupling import ClusterFlux
 from pdemet.nodes import FieldGatherer, OrganNodes
-from pdemet.organ import Organ
+from pdemet.meshes.adapt import Targets
+from pdemet.organ import Organ, mesh_from_arrays
 from pdemet.output import checkpoint
 from pdemet.output.run_directory import RunDirectory
 from pdemet.solvers import SOLVERS
@@ -41,13 +43,23 @@ class Simulation:
             organ = Organ(ocfg, scenario.clone_names, comm)
             organ.set_initial()
             self.organs[name] = organ
+        # The base meshes on rank 0 (the arrest points are drawn on them, refinement starts from them).
+        self.base_meshes = {n: (self.gatherer(n).points, self.gatherer(n).tets) if comm.rank == 0 else None
+                            for n in self.organs}
+        self.refinements: dict[str, OrganRefinement | None] = {}
+        self.adapt_next: dict[str, float] = {}
+        self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0, "adapt": 0.0}
+        for name, ocfg in scenario.organs.items():
+            if ocfg.adapt.enabled:
+                self._start_refinement(name)
+        for name in self.organs:
             self.solvers[name] = self._solver(name)
         self.t = 0.0
-        self.control = StepControl(self.cfg, self.organs, comm)
-        self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0}
+        fronts = {n for n, o in scenario.organs.items() if any(TERMS[t].kind == "transport" for t in o.terms)}
+        self.control = StepControl(self.cfg, self.organs, comm, fronts)
         flux = scenario.cluster_flux
         self.coupling = (ClusterFlux(flux, self.organs, scenario.primary, self.gatherer, self.nodes,
-                                     self.cfg.seed, comm)
+                                     self.base_meshes, self.cfg.seed, comm, adaptive=set(self.refinements))
                          if flux is not None and flux.enabled else None)
         self.couplings = [self.coupling] if self.coupling is not None else []
 
@@ -65,6 +77,66 @@ class Simulation:
         needs_nodes = any(t.kind == "transport" for t in terms)
         nodes = self.nodes(name) if needs_nodes else None
         return SOLVERS[self.cfg.solver](self.organs[name], terms, self.cfg, nodes, self.gatherer(name) if nodes else None)
+
+    # -- adaptive resolution -------------------------------------------------------------------
+    def _start_refinement(self, name: str) -> None:
+        """Refine around the initial tumor until its edge is resolved (the initial condition is set anew on
+        every finer mesh, so it is sharp, not interpolated)."""
+        cfg = self.scenario.organs[name].adapt
+        self.refinements[name] = OrganRefinement(cfg, *self.base_meshes[name]) if self.comm.rank == 0 else None
+        self._remesh(name, None)
+        for _ in range(cfg.max_levels + 1):
+            if not self.adapt(name, initial=True):
+                break
+        self.adapt_next[name] = cfg.every
+
+    def adapt(self, name: str, initial: bool = False) -> bool:
+        """Refine organ ``name`` around its tumor and the founders waiting there, then place them; True if
+        its mesh changed. Collective."""
+        t0 = _time.perf_counter()
+        organ, ref = self.organs[name], self.refinements[name]
+        extra = getattr(self, "coupling", None) and self.coupling.pending_targets(name)
+        g, nodes = self.gatherer(name), self.nodes(name)
+        u = [g.gather(c) for c in organ.clones]
+        changed, values = False, None
+        if ref is not None:
+            targets = ref.tumor_targets(sum(u), nodes.edges, organ.capacity)
+            if extra is not None:
+                targets = Targets(np.concatenate([targets.points, extra.points]),
+                                  np.concatenate([targets.radius, extra.radius + ref.cfg.fine_zone]))
+            old = ref.mesh_state()
+            changed = ref.refine(targets)
+            if changed and not initial:
+                values = ref.transfer(old, np.array(u))
+        changed = self.comm.bcast(changed, root=0)
+        if changed:
+            self._remesh(name, values, initial)
+        if getattr(self, "coupling", None) is not None:
+            self.coupling.place_pending(name)
+        self.timers["adapt"] += _time.perf_counter() - t0
+        return changed
+
+    def _remesh(self, name: str, values, initial: bool = True) -> None:
+        """Rebuild organ ``name`` on its refinement's current mesh; its fields are ``values`` (K, N) from
+        rank 0, or the initial condition. Solver, node data and gatherer follow the new mesh."""
+        ref = self.refinements[name]
+        mesh = mesh_from_arrays(self.comm, *((ref.points, ref.tets) if ref is not None else (None, None)))
+        organ = Organ(self.scenario.organs[name], self.clone_names, self.comm, mesh=mesh)
+        self.organs[name] = organ
+        self._gatherers.pop(name, None)
+        self._nodes.pop(name, None)
+        if values is None and initial:
+            organ.set_initial()
+        else:
+            values = self.comm.bcast(values, root=0)
+            g = self.gatherer(name)
+            for clone, v in zip(organ.clones, values):
+                g.set_from_nodes(clone, v)
+        if name in self.solvers:
+            old = self.solvers[name]
+            self.solvers[name] = self._solver(name)
+            for key, value in old.stats.items():
+                self.solvers[name].stats[key] = self.solvers[name].stats.get(key, 0) + value
 
     def gatherer(self, organ: str) -> FieldGatherer:
         """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""
@@ -129,6 +201,10 @@ class Simulation:
         for coupling in self.couplings:
             coupling.after_step(self.t - dt, dt)
         self.timers["coupling"] += _time.perf_counter() - t0
+        for name in self.refinements:
+            if self.t >= self.adapt_next[name] - 1e-9:
+                self.adapt(name)
+                self.adapt_next[name] = self.t + self.scenario.organs[name].adapt.every
         self.control.grow()
         return dt
 
@@ -140,9 +216,11 @@ class Simulation:
         return times
 
     def run(self, out: str | Path | None = None, progress: bool = False, overwrite: bool = False,
-            checkpoint_every: float | None = None, resume: bool = False) -> dict:
+            checkpoint_every: float | None = None, resume: bool = False, recorders: dict | None = None) -> dict:
         """Run to t_end; with ``out``, write the run directory. Returns the summary dict.
 
+        ``recorders``: {name: factory(sim, out)} of extra recorders (see pdemet.output.recorders) to run with
+        the built-in ones at every output time.
         ``checkpoint_every`` (days) writes ``out/checkpoint.npz`` atomically; ``resume=True`` continues
         the run found in ``out`` from its checkpoint. Ctrl-C stops after the current step with
         consistent outputs (status "interrupted", exit 130 from the CLI); a step that cannot be
@@ -150,7 +228,7 @@ class Simulation:
         """
         if checkpoint_every or resume:
             checkpoint.check(self)  # before the output directory is touched
-        run_dir = RunDirectory(self, out, overwrite=overwrite, resume=resume) if out is not None else None
+        run_dir = RunDirectory(self, out, overwrite=overwrite, resume=resume, extra=recorders) if out is not None else None
         self.run_dir = run_dir
         if resume:
             checkpoint.load(self, run_dir)
@@ -204,11 +282,19 @@ class Simulation:
         self.timers["output"] += _time.perf_counter() - t0
 
     def state(self) -> dict:
-        return {"t": self.t, "control": self.control.state(), "timers": self.timers}
+        refinements = {n: (r.state() if r is not None else None) for n, r in self.refinements.items()}
+        return {"t": self.t, "control": self.control.state(), "timers": self.timers, "adapt_next": self.adapt_next,
+                "refinements": refinements}
 
     def set_state(self, state: dict) -> None:
-        self.t, self.timers = state["t"], state["timers"]
+        """Restore time, step control and the adapted meshes (their fields are set by the checkpoint next)."""
+        self.t, self.timers, self.adapt_next = state["t"], state["timers"], dict(state["adapt_next"])
         self.control.set_state(state["control"])
+        for name, ref in self.refinements.items():
+            if ref is not None:
+                ref.set_state(state["refinements"][name])
+            n = self.comm.bcast(len(ref.points) if ref is not None else None, root=0)
+            self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
 
     def make_summary(self, status: str, run_dir=None) -> dict:
         from pdemet import __version__

@@ -15,7 +15,7 @@ def _box(L, n, terms, dt, t_end, clones=("a",), **organ):
     return {"simulation": {"t_end": t_end, "dt": dt, "output_every": t_end, "transport_iterations": 3},
             "clones": {"names": list(clones)},
             "organs": {"tissue": {"role": "primary", "box": L, "cells": n, "terms": terms,
-                                  "carrying_capacity": KAPPA, **organ}}}
+                                  "carrying_capacity": KAPPA, "adapt": {"enabled": False}, **organ}}}
 
 
 def _run(sim):

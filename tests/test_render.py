@@ -54,25 +54,25 @@ def make_run(root: Path, census: bool = True) -> Path:
     ts_rows = []
     # primary: 12 x 12 x 4 mm box, ball of radius growing to 4 mm at the centre
     pts, tets = _box()
-    w = VTKHDFWriter(run / "fields" / "fat_pad.vtkhdf", pts, tets, CLONES + ["total"])
+    w = VTKHDFWriter(run / "fields" / "fat_pad.vtkhdf", CLONES + ["total"])
     x, r = pts[:, 0], np.linalg.norm(pts, axis=1)
     for t in TIMES:
         rad = 1.5 + 0.25 * t
         dens = KAPPA * np.clip((rad - r) / 0.5, 0, 1)
         a = dens * np.where(x < 0, 1.0, np.where(x == 0, 0.5, 0.0))
         b = dens - a
-        w.write_step(t, {"red": a, "blue": b, "total": a + b})
+        w.write_step(t, {"red": a, "blue": b, "total": a + b}, pts, tets)
         vol = 4 / 3 * np.pi * rad**3 * KAPPA
         ts_rows += [(t, "fat_pad", "red", vol / 2), (t, "fat_pad", "blue", vol / 2)]
     # site: 8 x 8 x 4 mm box, one polyclonal focus at (1, 1, 0) from t = 5 on
     pts, tets = _box((17, 17, 9), 0.5, (-4.0, -4.0, -2.0))
-    w = VTKHDFWriter(run / "fields" / "lung.vtkhdf", pts, tets, CLONES + ["total"])
+    w = VTKHDFWriter(run / "fields" / "lung.vtkhdf", CLONES + ["total"])
     r1 = np.linalg.norm(pts - [1.0, 1.0, 0.0], axis=1)
     r2 = np.linalg.norm(pts - [-2.5, -2.5, 0.0], axis=1)
     for t in TIMES:
         d1 = KAPPA * np.clip((0.15 * t - r1) / 0.5, 0, 1)  # focus 1: polyclonal 70/30
         d2 = KAPPA * np.clip((0.08 * t - r2) / 0.5, 0, 1)  # focus 2: red only
-        w.write_step(t, {"red": 0.7 * d1 + d2, "blue": 0.3 * d1, "total": d1 + d2})
+        w.write_step(t, {"red": 0.7 * d1 + d2, "blue": 0.3 * d1, "total": d1 + d2}, pts, tets)
         v1, v2 = 4 / 3 * np.pi * (0.15 * t) ** 3 * KAPPA, 4 / 3 * np.pi * (0.08 * t) ** 3 * KAPPA
         ts_rows += [(t, "lung", "red", 0.7 * v1 + v2), (t, "lung", "blue", 0.3 * v1)]
     write_csv(run / "timeseries.csv", ["time", "organ", "clone", "cells"], ts_rows)

@@ -1,97 +1,169 @@
-"""Arrest and colonization: where an arrested cluster lands, whether it survives, what it deposits.
+"""Arrest and colonization: where an arrested cluster lands, whether it survives, where its cells go.
 
-Each arrested cluster lands at a node drawn ∝ mⱼvⱼ (∫φⱼ times the organ's vascular density
-v = 1 + c·exp(−d/ℓ), d the distance to the organ surface), survives with probability s(n) and deposits
-its cells clone by clone with a Gaussian kernel of width ``kernel_width``, normalized on the mesh so that
-the deposited cells equal the cluster's cells exactly. Mean field: the expected surviving cells are
-deposited ∝ vⱼ.
+An arrested cluster lands at a point drawn ∝ the organ's vascular density v(x) = 1 + c·exp(−d(x)/ℓ)
+(d the distance to the organ surface) over the organ's base mesh: a base cell by its volume times v at
+its centroid, then a uniform point in it. The draw uses four random numbers per cluster on any mesh, so
+adapting a site's mesh never changes where later clusters land. The cluster survives with probability
+s(n). Its n cells are then placed one by one (Cheung et al. 2016: foci founded by several cells become
+multicolored): n founder positions uniform in the ball the cells fill at the carrying capacity κ,
+radius (3n/4πκ)^(1/3), each founder's cell put into the free space nearest to it (nodes filled up to κ),
+so that each founder's progeny grows from its own spot. Cells are exact per clone.
+
+Mean field: the expected surviving cells, deposited ∝ v(x) over the organ.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.spatial import cKDTree
 
 from pdemet.flux.circulation import Arrivals
 from pdemet.flux.ledger import count_arrests, count_expected_arrests
-from pdemet.meshes.geometry import boundary_distance
+from pdemet.meshes.geometry import boundary_nodes
 
 
-class Site:
-    """A receiving organ's rank-0 nodes with its vascular density and arrest-point probabilities."""
+class Vasculature:
+    """v(x) = 1 + c·exp(−d(x)/ℓ), d the distance (mm) from x to the organ's surface (its base mesh's)."""
 
-    def __init__(self, nodes, routing):
-        self.nodes = nodes
-        v = np.ones(len(nodes.points))
-        if routing is not None and routing.vascular_contrast > 0:
-            v += routing.vascular_contrast * np.exp(-boundary_distance(nodes.points, nodes.tets)
-                                                    / routing.vascular_length)
-        self.vascular = v
-        mv = nodes.weights * v
-        self.arrest_p = mv / mv.sum()
+    def __init__(self, routing, base_points: np.ndarray, base_tets: np.ndarray):
+        self.contrast = routing.vascular_contrast if routing is not None else 0.0
+        self.length = routing.vascular_length if routing is not None else 1.0
+        self.surface = cKDTree(base_points[boundary_nodes(base_tets)]) if self.contrast > 0 else None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.surface is None:
+            return np.ones(len(x))
+        return 1.0 + self.contrast * np.exp(-self.surface.query(x)[0] / self.length)
+
+
+class ArrestPoints:
+    """Arrest points ∝ v(x): a base cell by volume × v(centroid), then a uniform point inside it."""
+
+    def __init__(self, vasculature: Vasculature, base_points: np.ndarray, base_tets: np.ndarray):
+        p = base_points[base_tets]
+        d = p[:, 1:] - p[:, :1]
+        vol = np.abs(np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2]))) / 6.0
+        w = vol * vasculature(p.mean(axis=1))
+        self.corners, self.p = p, w / w.sum()
+
+    def draw(self, rng, n: int) -> np.ndarray:
+        """(n, 3) points; 4 random numbers each (one for the cell, three for the point in it)."""
+        cell = rng.choice(len(self.p), size=n, p=self.p)
+        s, t, u = rng.random((3, n))
+        # a uniform point in a tetrahedron from three uniform numbers (Rocchini & Cignoni 2000)
+        fold = s + t > 1.0
+        s, t = np.where(fold, 1.0 - s, s), np.where(fold, 1.0 - t, t)
+        a = t + u > 1.0
+        t, u = np.where(a, 1.0 - u, t), np.where(a, 1.0 - s - t, u)
+        b = ~a & (s + t + u > 1.0)
+        s, u = np.where(b, 1.0 - t - u, s), np.where(b, s + t + u - 1.0, u)
+        c = self.corners[cell]
+        return c[:, 0] + s[:, None] * (c[:, 1] - c[:, 0]) + t[:, None] * (c[:, 2] - c[:, 0]) \
+            + u[:, None] * (c[:, 3] - c[:, 0])
+
+
+@dataclass
+class Founders:
+    """A surviving cluster about to seed: its arrest point, clone counts, and one position per cell."""
+
+    site: str
+    center: np.ndarray     # (3,) mm
+    comps: np.ndarray      # (K,) cells per clone
+    positions: np.ndarray  # (n, 3) mm, one per cell
+    clone: np.ndarray      # (n,) the clone of each cell
+    event: int = -1        # its row in the event log
+
+    @property
+    def radius(self) -> float:
+        return float(np.max(np.linalg.norm(self.positions - self.center, axis=1), initial=0.0))
+
+
+def founder_radius(n: int, capacity: float) -> float:
+    """Radius (mm) of the ball n cells fill at the carrying capacity (cells/mm³)."""
+    return (3.0 * n / (4.0 * math.pi * capacity)) ** (1.0 / 3.0)
 
 
 class StochasticSeeding:
-    """Arrest points, survival draws, the event log and the deposits of surviving clusters."""
+    """Survival draws, arrest points and founder positions, the event log; then the founders' cells."""
 
-    def __init__(self, cfg, sites: dict[str, Site], n_clones: int, rng, ledger: dict, events: list):
-        self.cfg, self.sites, self.names, self.K = cfg, sites, list(sites), n_clones
+    def __init__(self, cfg, points: dict, capacity: dict, n_clones: int, rng, ledger: dict, events: list):
+        self.cfg, self.points, self.capacity, self.names, self.K = cfg, points, capacity, list(points), n_clones
         self.rng, self.ledger, self.events = rng, ledger, events
 
-    def seed(self, arr: Arrivals) -> dict[str, np.ndarray]:
-        """Deposits {site: (N, K) densities} of the clusters that survived; logs every arrested cluster."""
+    def arrive(self, arr: Arrivals) -> list[Founders]:
+        """Log every arrested cluster; the ones that survive, with their founder cells' positions."""
         rng = self.rng
         sizes = arr.comps.sum(axis=1)
         survived = rng.random(len(sizes)) < self.cfg.survival(sizes) if len(sizes) else np.zeros(0, bool)
         order = np.argsort(arr.times, kind="stable")
         at, site_idx, comps, sizes, survived = (arr.times[order], arr.site[order], arr.comps[order], sizes[order],
                                                 survived[order])
-        node = np.zeros(len(at), dtype=np.int64)
-        for k, name in enumerate(self.names):  # arrest points ∝ vascular density, all clusters of a site at once
+        where = np.zeros((len(at), 3))
+        for k, name in enumerate(self.names):  # all clusters of a site at once
             sel = np.flatnonzero(site_idx == k)
             if sel.size:
-                site = self.sites[name]
-                node[sel] = rng.choice(len(site.nodes.weights), size=sel.size, p=site.arrest_p)
+                where[sel] = self.points[name].draw(rng, sel.size)
+        first = len(self.events)
         for k in range(len(at)):
-            name = self.names[site_idx[k]]
-            x = self.sites[name].nodes.points[node[k]]
-            self.events.append((float(at[k]), name, float(x[0]), float(x[1]), float(x[2]), int(sizes[k]),
-                                int(survived[k]), *comps[k].tolist()))
+            x = where[k]
+            self.events.append((float(at[k]), self.names[site_idx[k]], float(x[0]), float(x[1]), float(x[2]),
+                                int(sizes[k]), int(survived[k]), *comps[k].tolist()))
         count_arrests(self.ledger, self.names, site_idx, sizes, survived)
-        deposits = {}
+        founders = []
         for k in np.flatnonzero(survived):
             name = self.names[site_idx[k]]
-            nodes = self.sites[name].nodes
-            d = deposits.setdefault(name, np.zeros((len(nodes.weights), self.K)))
-            idx, phi = self._kernel(nodes, nodes.points[node[k]])
-            d[idx] += np.outer(phi, comps[k])
-        return deposits
+            n = int(sizes[k])
+            r = founder_radius(n, self.capacity[name]) * np.cbrt(rng.random(n))
+            z, phi = 2.0 * rng.random(n) - 1.0, 2.0 * math.pi * rng.random(n)
+            rho = np.sqrt(1.0 - z * z)
+            pos = where[k] + r[:, None] * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
+            founders.append(Founders(name, where[k], comps[k].copy(), pos, np.repeat(np.arange(self.K), comps[k]),
+                                     first + int(k)))
+        return founders
 
-    def _kernel(self, nodes, x):
-        """Nodes near x and Gaussian weights normalized so that Σ mⱼφⱼ = 1 (exact mass)."""
-        eps = self.cfg.kernel_width
-        idx = np.asarray(nodes.tree.query_ball_point(x, 4.0 * eps), dtype=np.int64)
-        if idx.size == 0:
-            idx = np.array([nodes.tree.query(x)[1]])
-        phi = np.exp(-np.sum((nodes.points[idx] - x) ** 2, axis=1) / (2 * eps ** 2))
-        return idx, phi / (nodes.weights[idx] @ phi)
+    @staticmethod
+    def deposit(founders: list[Founders], nodes, u: np.ndarray, capacity: float) -> np.ndarray:
+        """(N, K) densities to add: each founder's cell goes into the free space nearest to it (≤ κ)."""
+        free = np.maximum(capacity - u.sum(axis=0), 0.0) * nodes.weights  # cells each node can still take
+        delta = np.zeros((len(nodes.weights), u.shape[0]))
+        for f in founders:
+            for y, clone in zip(f.positions, f.clone):
+                radius = 2.0 * founder_radius(1, capacity)
+                while True:
+                    idx = np.asarray(nodes.tree.query_ball_point(y, radius), dtype=np.int64)
+                    if idx.size and free[idx].sum() >= 1.0:
+                        break
+                    radius *= 2.0
+                idx = idx[np.argsort(np.linalg.norm(nodes.points[idx] - y, axis=1), kind="stable")]
+                take = np.minimum(free[idx], np.maximum(1.0 - (np.cumsum(free[idx]) - free[idx]), 0.0))
+                free[idx] -= take
+                delta[idx, clone] += take / nodes.weights[idx]
+        return delta
 
 
 class MeanFieldSeeding:
     """The expected surviving cells, deposited ∝ the vascular density."""
 
-    def __init__(self, cfg, sites: dict[str, Site], ledger: dict):
+    def __init__(self, cfg, sites: list[str], ledger: dict):
         self.cfg, self.sites, self.ledger = cfg, sites, ledger
 
-    def seed(self, arr: Arrivals) -> dict[str, np.ndarray]:
+    def arrive(self, arr: Arrivals) -> dict[str, np.ndarray]:
+        """Expected seeded cells per clone (K,) of each site that receives any."""
         sizes = np.arange(1, self.cfg.sizes.max_size + 1, dtype=float)
         s = self.cfg.survival(sizes)
-        deposits = {}
-        for k, (name, site) in enumerate(self.sites.items()):
+        seeded_of = {}
+        for k, name in enumerate(self.sites):
             a_cells = arr.expected[k].sum(axis=1)               # (N,) cells per size class
             seeded = (s[:, None] * arr.expected[k]).sum(axis=0)  # (K,)
             count_expected_arrests(self.ledger, name, a_cells, seeded, s, sizes)
             if seeded.sum() > 0:
-                w = site.nodes.weights
-                profile = site.vascular / (w @ site.vascular)
-                deposits[name] = np.outer(profile, seeded)
-        return deposits
+                seeded_of[name] = seeded
+        return seeded_of
+
+    @staticmethod
+    def deposit(seeded: np.ndarray, nodes, vascular: np.ndarray) -> np.ndarray:
+        profile = vascular / (nodes.weights @ vascular)
+        return np.outer(profile, seeded)

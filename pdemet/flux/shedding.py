@@ -36,14 +36,14 @@ def shed_fraction(cfg, u: np.ndarray, dt: float, capacity: float, vascular: np.n
 
 
 class StochasticShedding:
-    def __init__(self, cfg, weights: np.ndarray, capacity: float, vascular: np.ndarray, rng, ledger: dict):
-        self.cfg, self.m, self.capacity, self.vascular = cfg, weights, capacity, vascular
-        self.rng, self.ledger = rng, ledger
+    def __init__(self, cfg, capacity: float, rng, ledger: dict):
+        self.cfg, self.capacity, self.rng, self.ledger = cfg, capacity, rng, ledger
         self.pmf = cfg.sizes.pmf()
 
-    def shed(self, t: float, dt: float, u: np.ndarray) -> Shed:
-        rng, m, K = self.rng, self.m, u.shape[0]
-        p = shed_fraction(self.cfg, u, dt, self.capacity, self.vascular)
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
+        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v."""
+        rng, K = self.rng, u.shape[0]
+        p = shed_fraction(self.cfg, u, dt, self.capacity, vascular)
         cells = m * u                                    # (K, N) cells at each node
         expected = p * cells.sum(axis=0)
         mean_size = float(self.pmf @ np.arange(1, len(self.pmf) + 1))
@@ -77,12 +77,12 @@ def _whole_cells_only(comps: np.ndarray, where: np.ndarray, avail: np.ndarray) -
 
 
 class MeanFieldShedding:
-    def __init__(self, cfg, weights: np.ndarray, capacity: float, vascular: np.ndarray, ledger: dict):
-        self.cfg, self.m, self.capacity, self.vascular, self.ledger = cfg, weights, capacity, vascular, ledger
+    def __init__(self, cfg, capacity: float, ledger: dict):
+        self.cfg, self.capacity, self.ledger = cfg, capacity, ledger
 
-    def shed(self, t: float, dt: float, u: np.ndarray) -> Shed:
-        removed = u * shed_fraction(self.cfg, u, dt, self.capacity, self.vascular)  # (K, N) densities
-        shed = removed @ self.m                          # (K,) cells
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
+        removed = u * shed_fraction(self.cfg, u, dt, self.capacity, vascular)  # (K, N) densities
+        shed = removed @ m                               # (K,) cells
         self.ledger["cells"]["shed"] += float(shed.sum())
         sizes = np.arange(1, self.cfg.sizes.max_size + 1, dtype=float)
         self.ledger["clusters"]["shed"] += float(shed.sum() * (self.cfg.sizes.cell_pmf() / sizes).sum())

@@ -101,9 +101,11 @@ def load(sim, run_dir) -> None:
     if isinstance(data, str):
         fail("--resume", data)
     states = _restore(json.loads(bytes(data.pop("meta")).decode()))
+    objects = _stateful(sim, run_dir)
+    objects.pop("simulation").set_state(states["simulation"])  # first: it rebuilds the adapted meshes
     for name, organ in sim.organs.items():
         g = sim.gatherer(name)
         for i, clone in enumerate(organ.clones):
             g.set_from_nodes(clone, data[f"{name}/{i}"])
-    for key, obj in _stateful(sim, run_dir).items():
+    for key, obj in objects.items():
         obj.set_state(states[key])

@@ -26,8 +26,9 @@ RENDERS = "renders"
 
 TIMESERIES_HEADER = ("time", "organ", "clone", "cells")
 SEEDING_HEADER = ("time", "organ", "x", "y", "z", "size", "survived")  # then one column of cells per clone
-CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "centroid_x", "centroid_y", "centroid_z",
-                 "n_clones", "shannon", "simpson", "polyclonal")  # then one clone-fraction column per clone
+CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "support_mm3", "density", "centroid_x", "centroid_y",
+                 "centroid_z", "n_clones", "shannon", "simpson", "polyclonal", "focus", "founding_events",
+                 "founding_cells", "polyclonal_founders")  # then one clone-fraction column per clone
 TOTAL = "total"  # the point array of Σᵢ uᵢ in the field files
 
 

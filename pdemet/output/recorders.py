@@ -60,19 +60,18 @@ class Fields(Recorder):
     def __init__(self, sim, out, resume: bool):
         self.sim, self.writers = sim, {}
         names = sim.clone_names + [layout.TOTAL]
-        for name in sim.organs:
-            g = sim.gatherer(name)
-            if sim.comm.rank == 0:
-                self.writers[name] = VTKHDFWriter(layout.field_file(out, name), g.points, g.tets, names,
-                                                  create=not resume)
+        if sim.comm.rank == 0:
+            for name in sim.organs:
+                self.writers[name] = VTKHDFWriter(layout.field_file(out, name), names, create=not resume)
 
     def record(self, t):
         for name, organ in self.sim.organs.items():
-            values = [self.sim.gatherer(name).gather(c) for c in organ.clones]
+            g = self.sim.gatherer(name)
+            values = [g.gather(c) for c in organ.clones]
             if self.sim.comm.rank == 0:
                 arrays = dict(zip(self.sim.clone_names, values))
                 arrays[layout.TOTAL] = sum(values)
-                self.writers[name].write_step(t, arrays)
+                self.writers[name].write_step(t, arrays, g.points, g.tets)  # a new part if the mesh changed
 
     def truncate(self, t_max: float) -> None:
         """Drop the steps after t_max (a run resumed from an earlier checkpoint)."""
@@ -94,10 +93,13 @@ class Census(Recorder):
         for site in self.sites:
             organ = self.sim.organs[site]
             u = [self.sim.gatherer(site).gather(c) for c in organ.clones]
+            nodes = self.sim.nodes(site)
             if self.sim.comm.rank == 0:
-                nodes = self.sim.nodes(site)
+                founders = self.sim.coupling.founders(site) if self.sim.coupling.stochastic else None
                 foci = census.find_foci(np.array(u), nodes.weights, nodes.points, nodes.edges,
-                                        self.cfg.census_threshold * organ.capacity, self.cfg.polyclonal_fraction)
+                                        self.cfg.census_threshold * organ.capacity, self.cfg.polyclonal_fraction,
+                                        tets=nodes.tets, capacity=organ.capacity,
+                                        min_cells=self.cfg.focus_min_cells, founders=founders)
                 self.last_foci[site] = foci
                 self.rows.extend(census.census_rows(t, site, foci))
         if self.sim.comm.rank == 0:
@@ -108,9 +110,9 @@ class Census(Recorder):
             self.table.write(self.rows)
 
     def summary(self):
-        foci = {o: len(f) for o, f in self.last_foci.items()}
-        poly = {o: (float(np.mean([x["polyclonal"] for x in f])) if f else None) for o, f in self.last_foci.items()}
-        return {"foci": foci, "polyclonal_fraction": poly}
+        per = {o: census.summarize(f) for o, f in self.last_foci.items()}
+        return {key: {o: s[key] for o, s in per.items()}
+                for key in ("foci", "lesions", "polyclonal_fraction", "polyclonal_by_one_cluster", "polyclonal_by_merger")}
 
     def state(self):
         return {"rows": self.rows, "last_foci": {o: [dict(f) for f in foci] for o, foci in self.last_foci.items()}}

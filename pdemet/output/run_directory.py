@@ -33,7 +33,7 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
 class RunDirectory:
     """Records the run at output times (its recorders) and writes scenario.toml and summary.json."""
 
-    def __init__(self, sim, out, overwrite=False, resume=False):
+    def __init__(self, sim, out, overwrite=False, resume=False, extra: dict | None = None):
         self.sim, self.out = sim, Path(out)
         self.rank0 = sim.comm.rank == 0
         self.last_output_time = -1.0
@@ -50,6 +50,8 @@ class RunDirectory:
         if self.rank0 and not resume:
             atomic_write_text(self.out / layout.SCENARIO, dump_toml(sim.resolved_scenario()))
         self.recorders = recorders.for_simulation(sim, self.out, resume)
+        for name, factory in (extra or {}).items():
+            self.recorders[name] = factory(sim, self.out)
 
     def record(self, t: float) -> None:
         self.last_output_time = t

@@ -20,6 +20,7 @@ import numpy as np
 
 from pdemet.errors import RenderError
 from pdemet.output import layout
+from pdemet.output.vtkhdf import read_step_mesh
 from pdemet.scenario.model import PALETTE
 
 
@@ -62,13 +63,21 @@ class OrganFields:
     def n_steps(self) -> int:
         return len(self.times)
 
-    def points_tets(self) -> tuple[np.ndarray, np.ndarray]:
-        """Node coordinates (N, 3) in mm and tetrahedra (M, 4); cached."""
-        if "points_tets" not in self.cache:
+    def part(self, k: int = 0) -> int:
+        """Which mesh (part of the file) step ``k`` is on: adapted organs change mesh between steps."""
+        k = norm_step(k, self.n_steps, self.name)
+        if "parts" not in self.cache:
             with _open_h5(self.path) as f:
-                g = f["VTKHDF"]
-                self.cache["points_tets"] = (g["Points"][:], g["Connectivity"][:].astype(np.int64).reshape(-1, 4))
-        return self.cache["points_tets"]
+                self.cache["parts"] = f["VTKHDF"]["Steps"]["PartOffsets"][:].astype(np.int64)
+        return int(self.cache["parts"][k])
+
+    def points_tets(self, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Node coordinates (N, 3) in mm and tetrahedra (M, 4) of step ``k``'s mesh; cached per mesh."""
+        key = ("points_tets", self.part(k))
+        if key not in self.cache:
+            with _open_h5(self.path) as f:
+                self.cache[key] = read_step_mesh(f["VTKHDF"], norm_step(k, self.n_steps, self.name))
+        return self.cache[key]
 
     def fields(self, k: int) -> dict[str, np.ndarray]:
         """All point arrays at step ``k`` (negative counts from the end)."""
@@ -78,7 +87,7 @@ class OrganFields:
             out = {}
             with _open_h5(self.path) as f:
                 g = f["VTKHDF"]
-                n = int(g["NumberOfPoints"][0])
+                n = int(g["NumberOfPoints"][int(g["Steps"]["PartOffsets"][k])])
                 for name in g["PointData"]:
                     off = int(g["Steps"]["PointDataOffsets"][name][k])
                     out[name] = g["PointData"][name][off:off + n].astype(np.float64)
@@ -94,7 +103,7 @@ class OrganFields:
 
     def cells(self, k: int, clones) -> dict[str, float]:
         """Cells per clone and 'total' at step ``k``, integrated from the P1 field (tet volume × vertex mean)."""
-        pts, tets = self.points_tets()
+        pts, tets = self.points_tets(k)
         d = pts[tets[:, 1:]] - pts[tets[:, :1]]
         vol = np.abs(np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2]))) / 6.0
         data = self.fields(k)
@@ -253,10 +262,12 @@ def _organs(path: Path, organ_cfg: dict) -> tuple[dict[str, OrganFields], list[s
             with _open_h5(by_name[name]) as f:
                 g = f["VTKHDF"]
                 st = g["Steps"]
-                n_pts = int(g["NumberOfPoints"][0])
-                n = min(int(st.attrs.get("NSteps", [len(st["Values"])])[0]), len(st["Values"]))
+                n = min(int(st.attrs.get("NSteps", [len(st["Values"])])[0]), len(st["Values"]), len(st["PartOffsets"]))
+                n_pts = g["NumberOfPoints"][:][st["PartOffsets"][:n]] if n else np.zeros(0, dtype=np.int64)
                 for a in g["PointData"]:
-                    n = min(n, len(st["PointDataOffsets"][a]), g["PointData"][a].shape[0] // max(n_pts, 1))
+                    m = min(n, len(st["PointDataOffsets"][a]))
+                    ends = st["PointDataOffsets"][a][:m] + n_pts[:m]
+                    n = int(np.sum(ends <= g["PointData"][a].shape[0]))  # steps whose values are all there
                     if a not in array_names:
                         array_names.append(a)
                 times = st["Values"][:n].astype(np.float64)

@@ -47,6 +47,27 @@ class InitialConfig:
 
 
 @dataclass
+class AdaptConfig:
+    """Local refinement of the organ's mesh where there is tumor (``[organs.NAME.adapt]``)."""
+
+    enabled: bool = False        # default: on for organs with a transport (pressure) term
+    size: float = 0.012          # mm, element size at the tumor; default 0.012 in sites (foci of ≥ 50 cells,
+                                 # radius ≥ 23 µm, resolved by ~4 elements), 0.2 in the primary (its front)
+    grading: float = 1.0         # the element size may grow by this many mm per mm away from the tumor
+    padding: float | None = None  # mm the fine zone reaches beyond the tumor (growth until the next check); default
+                                  # the element size in sites (foci grow µm a day), 2·size in the primary
+    every: float = 2.0           # days between re-adaptations; seeded clusters extravasate until the next one
+                                 # (1–3 days: Cameron et al., Cancer Res 60:2541, 2000)
+    threshold: float = 1e-3      # fraction of κ above which a node is tumor
+    where: str = "tumor"         # "tumor": all of it (sites) | "front": where it is not packed (primary)
+    max_levels: int = 10         # refinement levels below the base mesh at most
+
+    @property
+    def fine_zone(self) -> float:
+        return (2.0 if self.where == "front" else 1.0) * self.size if self.padding is None else self.padding
+
+
+@dataclass
 class OrganConfig:
     name: str
     role: str                          # "primary" | "site"
@@ -58,6 +79,7 @@ class OrganConfig:
     params: dict[str, Any] = field(default_factory=dict)  # term parameters (validated by the terms)
     initial: InitialConfig = field(default_factory=InitialConfig)
     refine: int = 0                    # uniform refinements of the mesh (convergence studies)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pdemet import plugins, terms as term_registry
 from pdemet.errors import fail
 from pdemet.flux import config as flux_config
 from pdemet.scenario.files import dump_toml, load_toml, resolve_path
-from pdemet.scenario.model import PALETTE, InitialConfig, OrganConfig, Scenario, SimulationConfig
+from pdemet.scenario.model import PALETTE, AdaptConfig, InitialConfig, OrganConfig, Scenario, SimulationConfig
 from pdemet.validation import Table, hint
 
 # Sections validated by the modules that own them: name -> parse(Table, Scenario) -> object with to_dict().
@@ -45,7 +45,21 @@ def parse_scenario(data: dict, base_dir: str | Path = ".") -> Scenario:
     scenario = Scenario(sim, names, colors, organs, data, base_dir)
     scenario.cluster_flux = SECTIONS["cluster_flux"](root.table("cluster_flux"), scenario)
     root.done()
+    if scenario.cluster_flux.enabled and scenario.cluster_flux.mode == "mean_field":
+        _no_site_refinement(scenario)
     return scenario
+
+
+def _no_site_refinement(scenario: Scenario) -> None:
+    """The mean field seeds a smooth, thin layer over a whole site: refining 'where there is tumor' would
+    refine everything, so sites are not refined in that mode (asking for it is an error)."""
+    for name, organ in scenario.organs.items():
+        if organ.role != "site" or not organ.adapt.enabled:
+            continue
+        if scenario.source["organs"][name].get("adapt", {}).get("enabled") is True:
+            fail(f"organs.{name}.adapt.enabled", "sites are not refined with cluster_flux.mode = \"mean_field\" "
+                                                 "(its seeding is spread over the whole organ); set it to false")
+        organ.adapt.enabled = False
 
 
 def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
@@ -126,13 +140,35 @@ def _parse_organ(t: Table, name: str, n_clones: int, base_dir: Path) -> OrganCon
             if pname not in params:
                 params[pname] = spec.read(t, n_clones, pname)
     initial = _parse_initial(t.table("initial"), n_clones)
+    transport = any(terms[n].kind == "transport" for n in term_names)
+    adapt = _parse_adapt(t.table("adapt"), role, transport)
+    if adapt.enabled and int(degree) != 1:
+        fail(t.key("adapt.enabled"), "local refinement needs element_degree = 1; set it to 1 or adapt.enabled = false")
     for key in t.data:
         owners = [n for n, term in terms.items() if key in term.params and n not in term_names]
         if key not in t.seen and key not in SITE_KEYS and owners:
             fail(t.key(key), f"is a parameter of the term {owners[0]!r}, which terms = {term_names!r} does not "
                              f"include; add {owners[0]!r} to terms or remove the key")
     t.done(allowed_extra=SITE_KEYS)
-    return OrganConfig(name, role, mesh_path, box, cells, int(degree), term_names, params, initial, int(refine))
+    return OrganConfig(name, role, mesh_path, box, cells, int(degree), term_names, params, initial, int(refine),
+                       adapt)
+
+
+def _parse_adapt(a: Table, role: str, transport: bool) -> AdaptConfig:
+    primary = role == "primary"
+    d = AdaptConfig(size=0.2 if primary else 0.012, where="front" if primary else "tumor", every=2.0)
+    adapt = AdaptConfig(
+        enabled=a.boolean("enabled", transport),
+        size=a.number("size", d.size, positive=True, unit="mm"),
+        grading=a.number("grading", d.grading, positive=True),
+        padding=a.number("padding", None, nonneg=True, unit="mm"),
+        every=a.number("every", d.every, positive=True, unit="days"),
+        threshold=a.number("threshold", d.threshold, positive=True, maximum=1.0),
+        where=a.string("where", d.where, ("tumor", "front")),
+        max_levels=a.number("max_levels", d.max_levels, integer=True, positive=True, maximum=16),
+    )
+    a.done()
+    return adapt
 
 
 def _parse_initial(i: Table, n_clones: int) -> InitialConfig:
@@ -174,6 +210,7 @@ def resolved(scenario: Scenario) -> dict:
         d.update({k: list(v) if isinstance(v, tuple) else v for k, v in o.params.items()})
         d.update({k: v for k, v in scenario.source["organs"][name].items() if k in SITE_KEYS})
         d["initial"] = {k: v for k, v in dataclasses.asdict(o.initial).items() if v is not None}
+        d["adapt"] = {k: v for k, v in dataclasses.asdict(o.adapt).items() if v is not None}
         organs[name] = d
     out = {"simulation": sim, "clones": {"names": scenario.clone_names, "colors": scenario.clone_colors},
            "organs": organs}

@@ -23,15 +23,15 @@ import time as _time
 
 import numpy as np
 from scipy.sparse import coo_matrix, diags
-from scipy.sparse.linalg import LinearOperator, cg, gmres
 
-from pdemet.meshes.geometry import mesh_edges
+from pdemet.backend import PETSc
 from pdemet.solvers.common import TermsByKind
 from pdemet.terms import Context, NumpyOps
 
 
 def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique edges (E, 2), each cell's 6 edge ids (M, 6) and ∫_K ∇φⱼ·∇φₖ dx per cell edge (M, 6), P1."""
+    """Unique edges (E, 2) of the cells, each cell's 6 edge ids (M, 6) and ∫_K ∇φⱼ·∇φₖ dx per cell edge
+    (M, 6), P1."""
     p = points[tets]
     J = p[:, 1:] - p[:, :1]
     inv = np.linalg.inv(J)                                  # columns: gradients of λ₁..λ₃
@@ -39,11 +39,14 @@ def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray, np
     vol = np.abs(np.linalg.det(J)) / 6.0
     a, b = np.triu_indices(4, 1)
     k_edge = vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
-    edges = mesh_edges(tets)
-    key = np.sort(np.stack([tets[:, a], tets[:, b]], axis=2), axis=2)  # (M, 6, 2)
-    n = int(tets.max()) + 1
-    ids = np.searchsorted(edges[:, 0] * n + edges[:, 1], key[..., 0] * n + key[..., 1])
-    return edges, ids, k_edge
+    lo, hi = np.minimum(tets[:, a], tets[:, b]), np.maximum(tets[:, a], tets[:, b])
+    key = lo.astype(np.int64) * (np.int64(1) << 32) + hi
+    uniq, ids = np.unique(key.ravel(), return_inverse=True)
+    edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
+    return edges, ids.reshape(-1, 6), k_edge
+
+
+ACTIVE = 1e-9  # fraction of κ above which a node makes its cells part of the moving region
 
 
 class TransportStep:
@@ -55,8 +58,7 @@ class TransportStep:
         self.terms, self.cfg, self.stats, self.g = terms.transports, terms.cfg, stats, gatherer
         self.rank0 = organ.comm.rank == 0
         if self.rank0:
-            self.m, self.tets = nodes.weights, nodes.tets
-            self.edges, self.cell_edges, self.k_edge = edge_stiffness(nodes.points, nodes.tets)
+            self.m, self.tets, self.points = nodes.weights, nodes.tets, nodes.points
             self.ctx = Context(p=terms.params, t=0.0, x=nodes.points.T, ops=NumpyOps, n_clones=organ.n_clones,
                                organ=organ.name)
 
@@ -75,7 +77,10 @@ class TransportStep:
     def _advance(self, u: np.ndarray, dt: float):
         """(ok, active nodes, new clone values (len(active), K)) from the node arrays u (K, N)."""
         U0 = u.sum(axis=0)
-        cells = np.flatnonzero(np.any(U0[self.tets] > 0, axis=1))
+        # The active region: cells with a node above 1e-9 κ. (The inverse of an M-matrix is positive, so
+        # every solve leaves astronomically small values one layer further out; counting those as tumor
+        # would grow the region by a layer a step for nothing: with m ≥ 1 they do not move.)
+        cells = np.flatnonzero(np.any(U0[self.tets] > ACTIVE * self.organ.capacity, axis=1))
         if cells.size == 0:
             return True, np.zeros(0, dtype=np.int64), np.zeros((0, u.shape[0]))
         touched = np.zeros(len(U0), dtype=bool)
@@ -85,11 +90,13 @@ class TransportStep:
         local[nodes] = np.arange(nodes.size)
         m = self.m[nodes]
         Uk = U0[nodes]
+        # the geometry of the active cells only: their edges (local node numbers) and stiffness per cell edge
+        edges, cell_edges, k_edge = edge_stiffness(self.points, self.tets[cells])
+        i, j = local[edges[:, 0]], local[edges[:, 1]]
         for _ in range(max(1, self.cfg.transport_iterations)):
             U_full = U0.copy()
             U_full[nodes] = Uk
-            e_ids, w = self._weights(U_full, cells)
-            i, j = local[self.edges[e_ids, 0]], local[self.edges[e_ids, 1]]
+            w = self._weights(U_full, cells, cell_edges, k_edge, len(edges))
             S = self._laplacian(i, j, dt * w, nodes.size) + diags(m)
             new, ok = self._cg(S, m * U0[nodes], Uk)
             if not ok:
@@ -108,15 +115,12 @@ class TransportStep:
                 return False, None, None
         return True, nodes, out
 
-    def _weights(self, U: np.ndarray, cells: np.ndarray):
-        """Edge ids and upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""
+    def _weights(self, U: np.ndarray, cells: np.ndarray, cell_edges, k_edge, n_edges):
+        """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""
         D = sum(term.diffusivity(U, self.ctx) for term in self.terms)
-        e = self.k_edge[cells] * D[self.tets[cells]].mean(axis=1)[:, None]  # mean_K(D)·∫_K ∇φⱼ·∇φₖ (exact, P1 D)
-        ids = self.cell_edges[cells].ravel()
-        n_edges = len(self.edges)
-        used = np.flatnonzero(np.bincount(ids, minlength=n_edges))
-        L = np.bincount(ids, weights=e.ravel(), minlength=n_edges)[used]
-        return used, np.maximum(-L, 0.0)
+        e = k_edge * D[self.tets[cells]].mean(axis=1)[:, None]  # mean_K(D)·∫_K ∇φⱼ·∇φₖ (exact, P1 D)
+        L = np.bincount(cell_edges.ravel(), weights=e.ravel(), minlength=n_edges)
+        return np.maximum(-L, 0.0)
 
     @staticmethod
     def _laplacian(i, j, w, n):
@@ -141,20 +145,31 @@ class TransportStep:
         return (coo_matrix((vals, (rows, cols)), shape=(n, n)) + diags(m)).tocsr()
 
     def _cg(self, A, b, x0):
-        M = _jacobi(A)
-        x, info = cg(A, b, x0=x0, rtol=self.cfg.rtol, atol=0.0, maxiter=10000, M=M, callback=self._count)
-        return x, info == 0
+        return self._solve(A, b, x0, "cg", "icc")
 
     def _gmres(self, A, b, x0):
-        M = _jacobi(A)
-        x, info = gmres(A, b, x0=x0, rtol=self.cfg.rtol, atol=0.0, restart=50, maxiter=200, M=M,
-                        callback=self._count, callback_type="pr_norm")
-        return x, info == 0
+        return self._solve(A, b, x0, "gmres", "ilu")
 
-    def _count(self, *_):
-        self.stats["transport_iterations"] += 1
-
-
-def _jacobi(A):
-    d = A.diagonal()
-    return LinearOperator(A.shape, matvec=lambda x: x / d, dtype=float)
+    def _solve(self, A, b, x0, kind, pc):
+        """A sequential PETSc solve (rank 0): CG with incomplete Cholesky for the symmetric total, GMRES with
+        ILU(0) for the clones (both M-matrices, where incomplete factorizations do well)."""
+        A = A.tocsr()
+        A.sum_duplicates()  # PETSc's CSR wants one, sorted, entry per column
+        A.sort_indices()
+        M = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType), A.indices.astype(PETSc.IntType),
+                                                    A.data), comm=PETSc.COMM_SELF)
+        ksp = PETSc.KSP().create(PETSc.COMM_SELF)
+        ksp.setOperators(M)
+        ksp.setType(kind)
+        ksp.getPC().setType(pc)
+        ksp.setTolerances(rtol=self.cfg.rtol, atol=0.0, max_it=10000)
+        ksp.setInitialGuessNonzero(True)
+        x = PETSc.Vec().createWithArray(np.array(x0, dtype=float), comm=PETSc.COMM_SELF)
+        rhs = PETSc.Vec().createWithArray(np.asarray(b, dtype=float), comm=PETSc.COMM_SELF)
+        ksp.solve(rhs, x)
+        self.stats["transport_iterations"] += ksp.getIterationNumber()
+        ok = ksp.getConvergedReason() > 0
+        out = x.getArray().copy()
+        for obj in (ksp, M, x, rhs):
+            obj.destroy()
+        return out, ok

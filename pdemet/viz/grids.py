@@ -19,12 +19,14 @@ from pdemet.viz.colors import mix_colors, u8
 THRESHOLD_FRAC = 0.01
 
 
-def mesh(organ: OrganFields) -> pv.UnstructuredGrid:
-    """Tetrahedral grid (mm) without data; cached."""
-    if "mesh" not in organ.cache:
-        pts, tets = organ.points_tets()
-        organ.cache["mesh"] = pv.UnstructuredGrid({pv.CellType.TETRA: tets}, pts)
-    return organ.cache["mesh"]
+def mesh(organ: OrganFields, k: int = 0) -> pv.UnstructuredGrid:
+    """Tetrahedral grid (mm) of step ``k``'s mesh, without data; cached per mesh (an adapted organ's mesh
+    changes between steps; its outline, which the overviews draw from step 0, does not)."""
+    key = ("grid", organ.part(k))
+    if key not in organ.cache:
+        pts, tets = organ.points_tets(k)
+        organ.cache[key] = pv.UnstructuredGrid({pv.CellType.TETRA: tets}, pts)
+    return organ.cache[key]
 
 
 def surface(organ: OrganFields) -> pv.PolyData:
@@ -41,7 +43,7 @@ def bounds(organ: OrganFields) -> np.ndarray:
 
 def step_grid(organ: OrganFields, k: int, clones: Sequence[str]) -> pv.UnstructuredGrid:
     """Mesh carrying the clone arrays and ``total`` of step ``k``."""
-    g = mesh(organ).copy(deep=False)
+    g = mesh(organ, k).copy(deep=False)
     data = organ.fields(k)
     dens = []
     for c in clones:
