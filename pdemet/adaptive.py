@@ -33,11 +33,12 @@ class OrganRefinement:
         self.points, self.tets, self.base, self.ids = self.refinement.mesh()
         self.next_time = 0.0
 
-    def tumor_targets(self, total: np.ndarray, edges: np.ndarray, capacity: float) -> Targets:
-        """Fine zones around the tumor nodes (or only those at its edge, for ``where = "front"``)."""
+    def tumor_targets(self, total: np.ndarray, nodes, capacity: float) -> Targets:
+        """Fine zones around the tumor nodes (or only those at its edge, for ``where = "front"``); ``nodes``:
+        the organ's OrganNodes (its edges are used for the front)."""
         tumor = total > self.cfg.threshold * capacity
         if self.cfg.where == "front":
-            a, b = edges[:, 0], edges[:, 1]
+            a, b = nodes.edges[:, 0], nodes.edges[:, 1]
             mixed = tumor[a] != tumor[b]
             at_edge = np.zeros(len(total), dtype=bool)
             at_edge[a[mixed]] = at_edge[b[mixed]] = True
@@ -54,7 +55,7 @@ class OrganRefinement:
 
     def transfer(self, old: dict, values: np.ndarray) -> np.ndarray:
         """Node values (K, N) on the current mesh from ``values`` on the previous mesh ``old``
-        (its points, tets and stable vertex ids)."""
+        (its points, tets, stable vertex ids and, optionally, lumped masses)."""
         v = np.zeros((values.shape[0], len(self.refinement.pts[0])))
         v[:, old["ids"]] = values
         have = np.zeros(v.shape[1], dtype=bool)
@@ -64,8 +65,8 @@ class OrganRefinement:
             v[:, ids[new]] = 0.5 * (v[:, a[new]] + v[:, b[new]])
             have[ids[new]] = True
         out = v[:, self.ids]
-        keep_cells(out, values, lumped_masses(self.points, self.tets), lumped_masses(old["points"], old["tets"]),
-                   self.ids, old["ids"])
+        m_old = old["masses"] if old.get("masses") is not None else lumped_masses(old["points"], old["tets"])
+        keep_cells(out, values, lumped_masses(self.points, self.tets), m_old, self.ids, old["ids"])
         return out
 
     def mesh_state(self) -> dict:

@@ -32,7 +32,7 @@ def volume_above(points: np.ndarray, tets: np.ndarray, values: np.ndarray, level
     v0, v1, v2, v3 = np.sort(values[tets], axis=1).T
     t = level
     below = np.where(v3 <= t, 1.0, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):  # each piece is used only where it is finite
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # each piece is used only where finite
         low = (t - v0) ** 3 / ((v1 - v0) * (v2 - v0) * (v3 - v0))
         high = 1.0 - (v3 - t) ** 3 / ((v3 - v0) * (v3 - v1) * (v3 - v2))
         a, b, dl, p, q = t - v0, t - v1, v1 - v0, v2 - v1, v3 - v1

@@ -4,6 +4,8 @@ cluster flux and the census work on."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -136,5 +138,12 @@ class OrganNodes:
         if organ.comm.rank != 0:
             return
         self.points, self.tets = gatherer.points, gatherer.tets
-        self.edges = mesh_edges(gatherer.tets)
-        self.tree = cKDTree(self.points)
+
+    @functools.cached_property
+    def edges(self) -> np.ndarray:
+        """(E, 2) unique edges, made when first asked for (the census and front targets need them)."""
+        return mesh_edges(self.tets)
+
+    @functools.cached_property
+    def tree(self) -> cKDTree:
+        return cKDTree(self.points)

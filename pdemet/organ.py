@@ -123,9 +123,13 @@ class Organ:
             seg = init.segregation if init.segregation is not None else float(init.mixing == "sectors")
             u[:, inside] = (1.0 - seg) * init.density * weights[:, None]
             if seg > 0:  # sectors: clone i owns an angular sector around the center (in the x–y plane)
-                angle = np.mod(np.arctan2(d[1], d[0]) / (2 * np.pi) + 1e-9, 1.0)
+                # coordinates rounded to 1e-12 mm: last-bit differences between partitions pick no sector
+                dxy = np.round(d[:2], 12) + 0.0  # (+ 0.0 turns −0.0 into 0.0)
+                angle = np.mod(np.arctan2(dxy[1], dxy[0]) / (2 * np.pi) + 1e-9, 1.0)
                 edges = np.concatenate([[0.0], np.cumsum(weights)])
                 sector = np.clip(np.searchsorted(edges, angle, side="right") - 1, 0, k - 1)
+                axis = np.hypot(dxy[0], dxy[1]) == 0.0  # on the axis every sector meets: mixed
                 for i in range(k):
-                    u[i, inside & (sector == i)] += seg * init.density
+                    u[i, inside & (sector == i) & ~axis] += seg * init.density
+                    u[i, inside & axis] += seg * init.density * weights[i]
         self.set_densities(u)

@@ -44,8 +44,9 @@ class Simulation:
             organ.set_initial()
             self.organs[name] = organ
         # The base meshes on rank 0 (the arrest points are drawn on them, refinement starts from them).
-        self.base_meshes = {n: (self.gatherer(n).points, self.gatherer(n).tets) if comm.rank == 0 else None
-                            for n in self.organs}
+        # (gatherer() is collective: build every organ's on all ranks before picking rank 0's arrays.)
+        gatherers = {n: self.gatherer(n) for n in self.organs}
+        self.base_meshes = {n: (g.points, g.tets) if comm.rank == 0 else None for n, g in gatherers.items()}
         self.refinements: dict[str, OrganRefinement | None] = {}
         self.adapt_next: dict[str, float] = {}
         self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0, "adapt": 0.0}
@@ -100,11 +101,11 @@ class Simulation:
         u = [g.gather(c) for c in organ.clones]
         changed, values = False, None
         if ref is not None:
-            targets = ref.tumor_targets(sum(u), nodes.edges, organ.capacity)
+            targets = ref.tumor_targets(sum(u), nodes, organ.capacity)
             if extra is not None:
                 targets = Targets(np.concatenate([targets.points, extra.points]),
                                   np.concatenate([targets.radius, extra.radius + ref.cfg.fine_zone]))
-            old = ref.mesh_state()
+            old = {**ref.mesh_state(), "masses": nodes.weights}
             changed = ref.refine(targets)
             if changed and not initial:
                 values = ref.transfer(old, np.array(u))
@@ -163,10 +164,15 @@ class Simulation:
     def clipped_cells(self) -> float:
         return self.control.clipped_cells
 
-    def foci(self, organ: str) -> list[dict]:
-        """The foci of a site at the last output time (census recorder of the last run with ``out``)."""
+    def lesions(self, organ: str) -> list[dict]:
+        """Every lesion of a site at the last output time (census recorder of the last run with ``out``),
+        largest first; each a dict of the census.csv columns."""
         census = self.run_dir.recorders.get("census") if getattr(self, "run_dir", None) else None
         return census.last_foci.get(organ, []) if census is not None else []
+
+    def foci(self, organ: str) -> list[dict]:
+        """The foci of a site at the last output time: lesions of at least ``cluster_flux.focus_min_cells``."""
+        return [f for f in self.lesions(organ) if f.get("focus", 1)]
 
     def clone_index(self, clone) -> int:
         if isinstance(clone, (int, np.integer)):

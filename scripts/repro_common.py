@@ -41,9 +41,18 @@ def out_dir(args, name) -> Path:
     return out
 
 
-def default_scenario() -> dict:
+# --quick refines the sites to 0.1 mm and the primary's front to 0.4 mm instead of 12 µm and 0.2 mm: the
+# foci counts are within a few of the default's (lung 59 vs 59 at seed 2016), the run ~20 s instead of minutes.
+QUICK_ADAPT = {"site": {"size": 0.1}, "primary": {"size": 0.4}}
+
+
+def default_scenario(quick: bool = False) -> dict:
     with open(DEFAULT, "rb") as f:
-        return tomllib.load(f)
+        data = tomllib.load(f)
+    if quick:
+        for organ in data["organs"].values():
+            organ["adapt"] = {**organ.get("adapt", {}), **QUICK_ADAPT[organ["role"]]}
+    return data
 
 
 def run(data: dict, seed: int | None = None, out: Path | None = None):

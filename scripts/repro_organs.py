@@ -17,7 +17,7 @@ from repro_common import default_scenario, finish, out_dir, parser, row, run, wr
 def main():
     args = parser("repro_organs", __doc__).parse_args()
     out = out_dir(args, "organs")
-    data = default_scenario()
+    data = default_scenario(args.quick)
     seeds = [1] if args.quick else [1, 2, 3, 4]
     sites = [n for n, o in data["organs"].items() if o["role"] == "site"]
     seeded = dict.fromkeys(sites, 0.0)

@@ -16,7 +16,7 @@ def main():
     args = parser("repro_polyclonal", __doc__).parse_args()
     out = out_dir(args, "polyclonal")
     seeds = range(1, 3) if args.quick else range(1, 9)
-    data = default_scenario()
+    data = default_scenario(args.quick)
     table, poly, foci, seed_poly, seed_total, cluster_seeds = [], 0, 0, 0, 0, 0
     for seed in seeds:
         sim = run(data, seed=seed)

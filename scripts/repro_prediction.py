@@ -18,7 +18,7 @@ def main():
     out = out_dir(args, "prediction")
     seg_values = [0.0, 1.0] if args.quick else [0.0, 0.25, 0.5, 0.75, 1.0]
     mean_sizes = [1.5, 4.0] if args.quick else [1.2, 1.5, 2.0, 3.0, 5.0]
-    base = default_scenario()
+    base = default_scenario(args.quick)
     base["simulation"]["t_end"] = 14.0 if args.quick else 21.0
     grid = np.zeros((len(seg_values), len(mean_sizes)))
     table = []

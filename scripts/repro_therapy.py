@@ -39,19 +39,22 @@ def treated(data, therapy, dose):
 def main():
     args = parser("repro_therapy", __doc__).parse_args()
     out = out_dir(args, "therapy")
-    data = default_scenario()
+    data = default_scenario(args.quick)
     seeds = [1] if args.quick else [1, 2, 3]
     doses = {k: ([v[0], v[2], v[-1]] if args.quick else v) for k, v in DOSES.items()}
     sites = [n for n, o in data["organs"].items() if o["role"] == "site"]
-    table, curves = [], {}
+    table, curves, runs = [], {}, {}
     for therapy, values in doses.items():
         for dose in values:
             burden, foci, poly, nf = [], [], [], []
             for seed in seeds:
-                sim = run(treated(data, therapy, dose), seed=seed)
-                burden.append(sum(sim.total_cells(o) for o in sites))
-                foci.append(sum(len(sim.foci(o)) for o in sites))
-                poly.append(sum(f["polyclonal"] for o in sites for f in sim.foci(o)))
+                key = (0.0 if dose == 0.0 else therapy, dose, seed)  # every therapy at dose 0 is the same run
+                if key not in runs:
+                    sim = run(treated(data, therapy, dose), seed=seed)
+                    runs[key] = (sum(sim.total_cells(o) for o in sites), sum(len(sim.foci(o)) for o in sites),
+                                 sum(f["polyclonal"] for o in sites for f in sim.foci(o)))
+                for values_, v in zip((burden, foci, poly), runs[key]):
+                    values_.append(v)
             b, f, p = float(np.mean(burden)), float(np.mean(foci)), float(np.sum(poly) / max(np.sum(foci), 1))
             table.append([therapy, dose, UNITS[therapy], b, f, p])
             curves.setdefault(therapy, []).append((dose, b, f, p))

@@ -12,10 +12,11 @@ from pdemet.sweep import load_sweep, main_sweep, run_sweep
 from conftest import ROOT, VENV_BIN
 
 QUICK = (ROOT / "pdemet" / "scenarios" / "quick.toml").as_posix()
+# 2.5 days: founders that arrive before the sites' re-adaptation at day 2 are placed there and grow
 SMALL = """
 [overrides]
-"simulation.t_end" = 1.0
-"simulation.output_every" = 1.0
+"simulation.t_end" = 2.5
+"simulation.output_every" = 2.5
 """
 GRID = f"""
 base = "{QUICK}"
@@ -73,7 +74,7 @@ def test_grid_sweep_writes_tables_and_plots(grid_sweep):
     assert float(s0["cells_lung_ci95"]) == pytest.approx(12.7062 * float(s0["cells_lung_std"]) / 2 ** 0.5, rel=1e-4)
     assert (out / "sweep_cluster_flux_shedding_rate.png").stat().st_size > 1000
     assert (out / "sweep_organs_lung_growth_rate.png").is_file()
-    assert "t_end = 1.0" in (out / "members" / "p000_s001" / "scenario.toml").read_text()
+    assert "t_end = 2.5" in (out / "members" / "p000_s001" / "scenario.toml").read_text()
 
 
 def test_two_mpi_ranks_give_the_same_sweep_csv(grid_sweep, tmp_path):
@@ -110,9 +111,9 @@ def test_failing_member_does_not_stop_the_others_and_is_rerun(tmp_path, capsys):
 base = "{QUICK}"
 seeds = [3]
 [parameters]
-"organs.lung.growth_rate" = [0.25, 1.0e4]
+"organs.fat_pad.growth_rate" = [0.25, 1.0e4]
 [overrides]
-simulation = {{ t_end = 1.0, output_every = 1.0, adaptive = false }}
+simulation = {{ t_end = 2.5, output_every = 2.5, adaptive = false }}
 """
     sweep = _write(tmp_path / "fail.toml", text)
     assert main_sweep(sweep, tmp_path / "out", workers=1, progress=False) == 3
@@ -184,4 +185,4 @@ seeds = 2
     strata = sorted(int((p["organs.lung.growth_rate"] - 0.1) / 0.2 * 3) for p in sweep.points)
     assert strata == [0, 1, 2]
     assert load_sweep(tmp_path / "lhs.toml").points == sweep.points  # seeded: reproducible
-    assert sweep.members[0].data["simulation"]["t_end"] == 1.0
+    assert sweep.members[0].data["simulation"]["t_end"] == 2.5

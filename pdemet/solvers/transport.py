@@ -90,8 +90,7 @@ class TransportStep:
         local[nodes] = np.arange(nodes.size)
         m = self.m[nodes]
         Uk = U0[nodes]
-        # the geometry of the active cells only: their edges (local node numbers) and stiffness per cell edge
-        edges, cell_edges, k_edge = edge_stiffness(self.points, self.tets[cells])
+        edges, cell_edges, k_edge = self._geometry(cells)
         i, j = local[edges[:, 0]], local[edges[:, 1]]
         for _ in range(max(1, self.cfg.transport_iterations)):
             U_full = U0.copy()
@@ -114,6 +113,25 @@ class TransportStep:
             if not ok:
                 return False, None, None
         return True, nodes, out
+
+    def _geometry(self, cells: np.ndarray):
+        """Edges of the active cells (node pairs), each cell's 6 edge ids among them, and ∫_K ∇φⱼ·∇φₖ per cell
+        edge; the per-cell parts are computed the first time a cell is active and kept (the mesh is fixed)."""
+        if not hasattr(self, "_k_edge"):
+            self._k_edge = np.zeros((len(self.tets), 6))
+            self._keys = np.zeros((len(self.tets), 6), dtype=np.int64)
+            self._known = np.zeros(len(self.tets), dtype=bool)
+        new = cells[~self._known[cells]]
+        if len(new):
+            _, _, k_edge = edge_stiffness(self.points, self.tets[new])
+            a, b = np.triu_indices(4, 1)
+            t = self.tets[new]
+            lo, hi = np.minimum(t[:, a], t[:, b]), np.maximum(t[:, a], t[:, b])
+            self._k_edge[new], self._keys[new] = k_edge, lo.astype(np.int64) * (np.int64(1) << 32) + hi
+            self._known[new] = True
+        uniq, ids = np.unique(self._keys[cells].ravel(), return_inverse=True)
+        edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
+        return edges, ids.reshape(-1, 6), self._k_edge[cells]
 
     def _weights(self, U: np.ndarray, cells: np.ndarray, cell_edges, k_edge, n_edges):
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""

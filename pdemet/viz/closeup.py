@@ -37,20 +37,21 @@ def closeup_plotter(run, organ: str, focus: dict, step: int = -1, size=(1600, 12
     _box_view(p, run, o, sub, box, view, size, threshold_frac)
     p.subplot(1, 1)
     _section_view(p, run, o, sub, box, c, size)
-    widgets.legend(p, run, None, size, viewport=(size[0] / 2, size[1] * 5.5 / 6.5))
+    cells = {c: focus.get("cells", 0.0) * focus.get(c, 0.0) for c in run.clones}  # the legend gives each clone's cells
+    widgets.legend(p, run, cells, size, viewport=(size[0] / 2, size[1] * 5.5 / 6.5))
     widgets.finish(p)
     return p
 
 
 def _focus_box(o: OrganFields, focus: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The focus centroid and a cube around it (flat bounds): 2.5 x its equivalent radius, within 6–50 % of
-    the organ's size."""
+    """The focus centroid and a cube around it (flat bounds): 1.8 x the equivalent radius of its support
+    (the region above the census threshold), at least 20 µm (two cells), at most half the organ."""
     c = np.array([focus["centroid_x"], focus["centroid_y"], focus["centroid_z"]], float)
     ob = grids.bounds(o)
     oext = float((ob[:, 1] - ob[:, 0]).max())
-    vol = focus.get("volume_mm3", float("nan"))
+    vol = focus.get("support_mm3", focus.get("volume_mm3", float("nan")))
     r_eq = (3 * vol / (4 * math.pi)) ** (1 / 3) if np.isfinite(vol) and vol > 0 else 0.0
-    h = min(max(2.5 * r_eq, 0.06 * oext), 0.5 * oext)
+    h = min(max(1.8 * r_eq, 0.02), 0.5 * oext)
     return c, np.array([c - h, c + h]).T.ravel()
 
 
@@ -72,11 +73,12 @@ def _title(run: Run, organ: str, focus: dict, t: float) -> str:
 
 
 def _box_view(p: pv.Plotter, run: Run, o: OrganFields, sub, box, view: str, size, threshold_frac: float):
-    """3-D view of the box: organ tissue in it, the tumor surface (at most half the peak density), outline."""
+    """3-D view of the box: organ tissue in it, the tumor surface at half its peak density (the edge the census
+    measures the focus's volume at), outline."""
     if sub.n_cells:
         p.add_mesh(sub.extract_surface(algorithm="dataset_surface"), color=ORGAN_RGB, opacity=0.12)
         peak = float(np.max(sub.point_data[layout.TOTAL]))
-        thr = min(threshold_frac * o.kappa, 0.5 * peak) if peak > 0 else threshold_frac * o.kappa
+        thr = 0.5 * peak if peak > 0 else threshold_frac * o.kappa
         widgets.add_tumor(p, tumor_surface(sub, run.clones, run.colors, thr))
         widgets.note(p, f"3-D: surface at {thr:.3g} cells/mm³", size)
     p.add_mesh(pv.Box(box).outline(), color=OUTLINE_RGB, line_width=2)
