@@ -11,7 +11,7 @@ import numpy as np
 from pdemet import scenario as _scenario
 from pdemet.adaptive import OrganRefinement
 from pdemet.backend import MPI
-from pdemet.errors import StepFailure
+from pdemet.errors import first_line
 from pdemet.flux.coupling import ClusterFlux
 from pdemet.nodes import FieldGatherer, OrganNodes
 from pdemet.meshes.adapt import Targets
@@ -242,14 +242,14 @@ class Simulation:
             self._timed_output(run_dir, self.t)
         bar = _progress(self, progress)
         wall0 = _time.perf_counter()
-        status = "completed"
+        status, error = "completed", None
         interrupted = _InterruptFlag(self.comm)
         # The handler stays installed through the final writes, so a late Ctrl-C cannot cut them short.
         with interrupted:
             try:
                 status = self._loop(run_dir, bar, interrupted, checkpoint_every)
-            except StepFailure:
-                status = "failed"
+            except Exception as e:  # a step failure, a plugin's error, a full disk: never "completed"
+                status, error = "failed", first_line(e)
                 raise
             finally:
                 if bar is not None:
@@ -258,6 +258,8 @@ class Simulation:
                     checkpoint.save(self, run_dir)  # the last good state (P2 runs: summary and outputs only)
                 self.wall_time = _time.perf_counter() - wall0
                 self.summary = self.make_summary(status, run_dir)
+                if error is not None:
+                    self.summary["error"] = error
                 if run_dir:
                     run_dir.finish(self.summary)
         if status == "interrupted":

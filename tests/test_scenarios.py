@@ -103,3 +103,41 @@ def test_unwritable_output_directory_is_one_line(tmp_path, write_toml):
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
         assert "--out" in r.stderr
     assert blocker.read_text() == "not a directory"
+
+
+def test_overwrite_replaces_a_run_but_never_a_users_folder(tmp_path, write_toml):
+    path = write_toml(box_scenario())
+    folder = tmp_path / "thesis"
+    (folder / "chapter1").mkdir(parents=True)
+    (folder / "notes.txt").write_text("precious")
+    r = run_cli("run", path, "--out", folder, "--quiet", "--overwrite")
+    assert r.returncode == 2 and "not a pdemet run directory" in r.stderr and r.stderr.count("\n") == 1
+    assert (folder / "notes.txt").read_text() == "precious" and (folder / "chapter1").is_dir()
+    run = tmp_path / "run"
+    assert run_cli("run", path, "--out", run, "--quiet").returncode == 0
+    (run / "my_analysis.py").write_text("# mine")
+    assert run_cli("run", path, "--out", run, "--quiet", "--overwrite").returncode == 0
+    assert (run / "my_analysis.py").read_text() == "# mine" and (run / "summary.json").is_file()
+
+
+def test_an_error_inside_the_run_is_recorded_as_failed(tmp_path):
+    """A plugin term that raises mid-run: summary.json says failed with the error, never "completed"."""
+    from pdemet.simulation import Simulation
+
+    plugin = tmp_path / "bad_term.py"
+    plugin.write_text(
+        "from pdemet.terms import Reaction, register\n\n"
+        "@register\nclass Bad(Reaction):\n    name = 'bad_after_half_a_day'\n    params = {}\n\n"
+        "    def rate(self, u, ctx):\n"
+        "        if ctx.t > 0.5:\n            raise KeyError('no such drug')\n"
+        "        return [0.0 * ui for ui in u]\n")
+    data = box_scenario(terms=["diffusion", "logistic", "bad_after_half_a_day"])
+    data["simulation"]["plugins"] = [str(plugin)]
+    sim = Simulation.from_dict(data)
+    with pytest.raises(KeyError):
+        sim.run(out=tmp_path / "run")
+    import json
+
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["error"] == "KeyError: 'no such drug'"
+    assert summary["t"] < 1.0

@@ -24,6 +24,19 @@ CHECKPOINT = "checkpoint.npz"
 FIELDS = "fields"
 RENDERS = "renders"
 
+# everything a run writes at the top of its directory (what --overwrite removes, and nothing else)
+OUTPUTS = (SCENARIO, TIMESERIES, SEEDING, CENSUS, SUMMARY, CHECKPOINT, FIELDS, RENDERS)
+
+
+def is_run_directory(path: str | Path) -> bool:
+    """Whether ``path`` holds a pdemet run: its scenario or summary, or nothing but pdemet's own outputs
+    and temporary files (a run killed before it wrote its scenario)."""
+    path = Path(path)
+    if (path / SCENARIO).is_file() or (path / SUMMARY).is_file():
+        return True
+    return all(p.name in OUTPUTS or (p.name.startswith(".") and p.name.endswith(".tmp")) for p in path.iterdir())
+
+
 TIMESERIES_HEADER = ("time", "organ", "clone", "cells")
 SEEDING_HEADER = ("time", "organ", "x", "y", "z", "size", "survived")  # then one column of cells per clone
 CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "support_mm3", "density", "centroid_x", "centroid_y",

@@ -19,8 +19,15 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             fail("--out", f"{out} is not empty; pass --overwrite to replace it or choose another directory")
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        if not layout.is_run_directory(out):  # --overwrite replaces a pdemet run, never a user's folder
+            fail("--out", f"{out} is not empty and is not a pdemet run directory (no {layout.SCENARIO} or "
+                 f"{layout.SUMMARY}); --overwrite only replaces a run: choose a new or empty directory")
+        for name in layout.OUTPUTS:  # only what pdemet writes; anything else the user put there stays
+            child = out / name
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            elif child.exists() or child.is_symlink():
+                child.unlink()
     try:
         (out / layout.FIELDS).mkdir(parents=True, exist_ok=True)
         probe = out / ".write_test"
