@@ -92,6 +92,12 @@ def cmd_run(args) -> int:
         args.scenario = str(Path(args.resume) / "scenario.toml")
         if not Path(args.scenario).is_file():
             return _error(f"--resume: {args.resume} is not a pdemet run directory (no scenario.toml)")
+        from pdemet.output.rundir import read_summary
+
+        done = read_summary(args.resume)
+        if done.get("status") == "completed":
+            return _error(f"--resume: {args.resume} is a completed run (t = {done.get('t'):g} days); nothing to "
+                          "resume (run the scenario again with --overwrite to redo it)")
     elif not args.scenario or not args.out:
         return _error("run needs a SCENARIO and --out DIR (or --resume RUN_DIR)")
     if args.checkpoint_every is not None and not args.checkpoint_every > 0:

@@ -227,3 +227,19 @@ def test_atomic_writes_get_the_mode_of_a_plainly_created_file(tmp_path):
     plain = (tmp_path / "plain.txt").stat().st_mode & 0o777
     for name in ("summary.json", "table.csv"):
         assert (tmp_path / name).stat().st_mode & 0o777 == plain, name
+
+
+def test_resume_refuses_a_completed_run_and_an_edited_scenario(tmp_path, write_toml):
+    from conftest import box_scenario
+    from pdemet.errors import UserError
+    from pdemet.simulation import Simulation
+
+    run = tmp_path / "run"
+    assert run_cli("run", write_toml(box_scenario()), "--out", run, "--quiet", "--checkpoint-every", "0.5").returncode == 0
+    r = run_cli("run", "--resume", run, "--quiet")
+    assert r.returncode == 2 and "is a completed run" in r.stderr and r.stderr.count("\n") == 1
+    text = (run / "scenario.toml").read_text()
+    assert "growth_rate = [0.3, 0.3]" in text
+    (run / "scenario.toml").write_text(text.replace("growth_rate = [0.3, 0.3]", "growth_rate = [0.5, 0.3]"))
+    with pytest.raises(UserError, match="changed since the checkpoint was written"):
+        Simulation.from_toml(run / "scenario.toml").run(out=run, resume=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from pdemet.errors import fail
 from pdemet.output import layout
+from pdemet.scenario import scenario_hash
 
 
 def _jsonable(obj):
@@ -72,6 +73,7 @@ def save(sim, run_dir) -> None:
             if sim.comm.rank == 0:
                 arrays[f"{name}/{i}"] = values
     states = {key: obj.state() for key, obj in _stateful(sim, run_dir).items()}
+    states["scenario_sha256"] = scenario_hash(sim.scenario)  # resume refuses an edited scenario
     if sim.comm.rank != 0:
         sim.comm.barrier()
         return
@@ -101,6 +103,10 @@ def load(sim, run_dir) -> None:
     if isinstance(data, str):
         fail("--resume", data)
     states = _restore(json.loads(bytes(data.pop("meta")).decode()))
+    recorded = states.pop("scenario_sha256", None)
+    if recorded is not None and recorded != scenario_hash(sim.scenario):
+        fail("--resume", f"{run_dir.out / layout.SCENARIO} changed since the checkpoint was written; put the "
+             "original back, or start a new run with the edited scenario")
     objects = _stateful(sim, run_dir)
     objects.pop("simulation").set_state(states["simulation"])  # first: it rebuilds the adapted meshes
     for name, organ in sim.organs.items():
