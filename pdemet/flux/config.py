@@ -82,7 +82,6 @@ class ClusterFluxConfig:
     sizes: SizeDistribution = field(default_factory=SizeDistribution)
     circulation: Circulation = field(default_factory=Circulation)
     survival: SurvivalLaw = field(default_factory=Cooperation)
-    kernel_width: float = 0.05          # mm: width of the Gaussian that spreads a seeded cluster's cells
     census_threshold: float = 1e-3      # fraction of κ above which tissue counts as tumor (census)
     polyclonal_fraction: float = 0.05   # a clone counts in a focus above this fraction of its cells
     focus_min_cells: float = 50.0       # cells: a lesion this large is a focus (smaller ones are listed too)
@@ -91,7 +90,7 @@ class ClusterFluxConfig:
     def to_dict(self) -> dict:
         return {"enabled": self.enabled, "mode": self.mode, "shedding_rate": self.shedding_rate,
                 "shedding_weight": self.shedding_weight.name, **self.shedding_weight.to_dict(),
-                "kernel_width": self.kernel_width, "census_threshold": self.census_threshold,
+                "census_threshold": self.census_threshold,
                 "polyclonal_fraction": self.polyclonal_fraction, "focus_min_cells": self.focus_min_cells,
                 "sizes": self.sizes.to_dict(),
                 "circulation": self.circulation.to_dict(),
@@ -112,7 +111,6 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
         mode=t.string("mode", "stochastic", ("stochastic", "mean_field")),
         shedding_rate=t.number("shedding_rate", 1e-3, nonneg=True, unit="1/day"),
         shedding_weight=read_law(t, "shedding_weight", "shedding_weight", "rim"),
-        kernel_width=t.number("kernel_width", 0.05, positive=True, unit="mm"),
         census_threshold=t.number("census_threshold", 1e-3, positive=True, maximum=1.0),
         polyclonal_fraction=t.number("polyclonal_fraction", 0.05, positive=True, maximum=0.5),
         focus_min_cells=t.number("focus_min_cells", 50.0, nonneg=True, unit="cells"),
