@@ -15,6 +15,7 @@ from pathlib import Path
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pdemet", description="Polyclonal metastasis: multi-clone reaction–diffusion "
                                 "on organ meshes coupled by a cluster flux.")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a scenario and write a run directory")
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     mi.add_argument("--out", default=None, help="output .msh (default meshes/ORGAN.msh)")
     mi.add_argument("--size", type=float, default=None, help="remesh a surface input at this size (mm)")
     mi.add_argument("--fix-orientation", action="store_true", help="flip inverted tetrahedra instead of refusing")
+    mi.add_argument("--overwrite", action="store_true", help="replace an existing output mesh")
     mm = msub.add_parser("make", help="remake a built-in organ mesh with gmsh (same code as scripts/make_meshes.py)")
     mm.add_argument("organ")
     mm.add_argument("--size", type=float, default=None, help="element size in mm (default: the organ's own)")
@@ -98,6 +100,11 @@ def cmd_run(args) -> int:
         if done.get("status") == "completed":
             return _error(f"--resume: {args.resume} is a completed run (t = {done.get('t'):g} days); nothing to "
                           "resume (run the scenario again with --overwrite to redo it)")
+        from pdemet.output import layout
+
+        if not (Path(args.resume) / layout.CHECKPOINT).is_file():  # killed before its first checkpoint
+            print(f"pdemet: no checkpoint in {args.resume} yet: starting its run again from t = 0", file=sys.stderr)
+            args.resume, args.overwrite = None, True
     elif not args.scenario or not args.out:
         return _error("run needs a SCENARIO and --out DIR (or --resume RUN_DIR)")
     if args.checkpoint_every is not None and not args.checkpoint_every > 0:
@@ -110,7 +117,8 @@ def cmd_run(args) -> int:
     except StepFailure as e:
         return _error(f"{e}; outputs up to the last good output time are in {args.out}", 3)
     except KeyboardInterrupt:
-        return _error(f"interrupted at t = {sim.t:.4g} days; outputs up to then are in {args.out}", 130)
+        return _error(f"interrupted at t = {sim.t:.4g} days; outputs up to then are in {args.out}; continue with "
+                      f"`pdemet run --resume {args.out}`", 130)
     if sim.comm.rank == 0 and not args.quiet:
         cells = {o: f"{sum(c.values()):.4g}" for o, c in summary["cells_final"].items()}
         print(f"done: t = {summary['t']:g} days, {summary['steps']['accepted']} steps, "
@@ -145,7 +153,7 @@ def cmd_mesh(args) -> int:
     try:
         if args.mesh_command == "import":
             report = import_mesh(args.file, args.organ, args.units, args.out, size=args.size,
-                                 fix_orientation=args.fix_orientation)
+                                 fix_orientation=args.fix_orientation, overwrite=args.overwrite)
         else:
             report = make_organ_mesh(args.organ, args.size, args.out)
     except (MeshError, ValueError) as e:
@@ -185,13 +193,17 @@ def main(argv=None) -> int:
         os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
         if not os.environ.get("DISPLAY"):
             os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    from pdemet.errors import UserError
+    from pdemet.errors import UserError, first_line
 
     handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh}
     try:
         return handlers[args.command](args)
     except UserError as e:  # every failure a user can fix carries a one-line message
         return _error(str(e), e.exit_code)
+    except Exception as e:  # a plugin's bug, a full disk, no memory: one line too (a run records it as failed)
+        if args.debug:
+            raise
+        return _error(f"{first_line(e)} (unexpected; `pdemet --debug {args.command} ...` shows the traceback)", 1)
 
 
 if __name__ == "__main__":

@@ -231,3 +231,17 @@ def test_quality_of_a_regular_tetrahedron_is_one():
     x = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float)
     assert np.allclose(tet_quality(x, np.array([[1, 0, 2, 3]])), 1.0)  # positive volume
     assert np.allclose(tet_quality(x, np.array([[0, 1, 2, 3]])), -1.0)  # inverted: the volume's sign
+
+
+def test_an_existing_mesh_is_replaced_only_with_overwrite(tmp_path):
+    from conftest import run_cli
+
+    x, tets = box_mesh()
+    src = write(tmp_path / "box.vtu", x, [("tetra", tets)])
+    out = tmp_path / "lung.msh"
+    out.write_text("the shipped mesh")
+    r = run_cli("mesh", "import", src, "--organ", "lung", "--out", out)
+    assert r.returncode == 2 and "exists; pass --overwrite" in r.stderr and r.stderr.count("\n") == 1
+    assert out.read_text() == "the shipped mesh"
+    assert run_cli("mesh", "import", src, "--organ", "lung", "--out", out, "--overwrite").returncode == 0
+    assert out.read_text() != "the shipped mesh"

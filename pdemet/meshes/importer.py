@@ -43,7 +43,7 @@ _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) t
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
                 size: float | None = None, fix_orientation: bool = False, verify: bool = True,
-                file_format: str | None = None, seed: int = 0) -> dict:
+                file_format: str | None = None, seed: int = 0, overwrite: bool = False) -> dict:
     """Check and convert the mesh in ``path`` to a pdemet organ mesh (gmsh ``.msh`` 4.1, mm); return a report.
 
     ``units`` are those of the file's coordinates (``mm``, ``cm`` or ``m``);
@@ -56,7 +56,8 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     vertices of each tetrahedron with a negative signed volume instead of
     refusing the mesh. ``verify`` reads the written file back with DOLFINx
     (skipped where DOLFINx is not installed) and checks its volume.
-    ``file_format`` is a meshio format name for unusual suffixes.
+    ``file_format`` is a meshio format name for unusual suffixes. An existing ``out`` is replaced only with
+    ``overwrite`` (the default ``meshes/<organ>.msh`` may be a shipped mesh).
 
     Raises :class:`MeshError` (one line) for an unreadable or 2D file, no
     tetrahedra or closed surface, other 3D cell types, inverted or flat
@@ -64,6 +65,8 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     """
     organ, scale, path = _organ_name(organ), _unit_factor(units), Path(path)
     out = _out_path(out, organ)
+    if out.exists() and not overwrite:
+        raise MeshError(f"the output {out} exists; pass --overwrite to replace it, or choose another --out")
     size = None if size is None else _element_size(size)
     name = path.name
 

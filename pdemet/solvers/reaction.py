@@ -8,6 +8,7 @@ import time as _time
 import numpy as np
 
 from pdemet.backend import MPI
+from pdemet.errors import fail
 from pdemet.solvers.common import TermsByKind
 from pdemet.terms import Context, NumpyOps
 
@@ -28,6 +29,9 @@ class ReactionStep:
         self.np_ctx.t = t
         for j, term in enumerate(self.reactions):
             rates = term.rate(list(u), self.np_ctx)
+            if len(rates) != out.shape[0]:
+                fail(f"terms.{term.name}", f"rate() returned {len(rates)} arrays for {out.shape[0]} clones; "
+                     "return one rate per clone")
             for k in range(out.shape[0]):
                 if j == 0:
                     out[k] = rates[k]
@@ -54,6 +58,9 @@ class ReactionStep:
         else:
             local = 0.0
         stiff = self.organ.comm.allreduce(local, op=MPI.MAX)
+        if not math.isfinite(stiff):  # NaN/inf rates: a failed step, for the step control to reject
+            self.stats["reaction_s"] += _time.perf_counter() - t_start
+            return False
         n = max(1, int(math.ceil(dt * stiff / 0.05)))
         n = min(n, 10000)
         h = dt / n
