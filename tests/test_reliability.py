@@ -1,6 +1,7 @@
 """Reliability: kill/resume gives the uninterrupted result, Ctrl-C stops cleanly, fuzzed scenarios fail in one line."""
 
 import copy
+import json
 import math
 import os
 import signal
@@ -243,3 +244,39 @@ def test_resume_refuses_a_completed_run_and_an_edited_scenario(tmp_path, write_t
     (run / "scenario.toml").write_text(text.replace("growth_rate = [0.3, 0.3]", "growth_rate = [0.5, 0.3]"))
     with pytest.raises(UserError, match="changed since the checkpoint was written"):
         Simulation.from_toml(run / "scenario.toml").run(out=run, resume=True)
+
+
+def _plugin(tmp_path, body: str):
+    path = tmp_path / "plugin_term.py"
+    path.write_text("import numpy as np\nfrom pdemet.terms import Reaction, register\n\n"
+                    "@register\nclass Faulty(Reaction):\n    name = 'faulty'\n    params = {}\n\n"
+                    "    def rate(self, u, ctx):\n" + body)
+    data = box_scenario(terms=["diffusion", "logistic", "faulty"])
+    data["simulation"]["plugins"] = [str(path)]
+    return data
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ("        return [0.0 * ui for ui in u] + [u[0]]\n", 2, "terms.faulty: rate() returned 3 arrays for 2 clones"),
+    ("        if ctx.t > 0.3:\n            raise KeyError('dose')\n        return [0.0 * ui for ui in u]\n", 1,
+     "KeyError: 'dose' (unexpected; `pdemet --debug run ...` shows the traceback)"),
+    ("        return [np.full_like(ui, np.nan) if ctx.t > 0.3 else 0.0 * ui for ui in u]\n", 3, "step rejected"),
+])
+def test_faulty_plugin_terms_end_the_run_as_failed_in_one_line(tmp_path, write_toml, body, code, message):
+    out = tmp_path / "run"
+    r = run_cli("run", write_toml(_plugin(tmp_path, body)), "--out", out, "--quiet")
+    assert r.returncode == code and message in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["t"] < 1.0
+    assert "nan" not in (out / "timeseries.csv").read_text().lower()
+
+
+def test_resume_before_the_first_checkpoint_starts_again(tmp_path, write_toml):
+    run = tmp_path / "run"
+    run.mkdir()
+    path = write_toml(box_scenario())
+    (run / "scenario.toml").write_text(path.read_text())  # what a run killed at once leaves
+    r = run_cli("run", "--resume", run, "--quiet")
+    assert r.returncode == 0 and "starting its run again from t = 0" in r.stderr, r.stderr
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
