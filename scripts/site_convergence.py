@@ -35,9 +35,8 @@ def scenario(size: float, single_cells: bool, base_refine: int = 0) -> dict:
         if organ["role"] == "site":
             organ["adapt"] = {**organ.get("adapt", {}), "size": size}
             organ["refine"] = base_refine
-    if single_cells:  # the control of Cheung et al.: seeding by single cells only
+    if single_cells:  # the control of Cheung et al.: seeding by single cells only (s₁ as in the default)
         data["cluster_flux"]["sizes"] = {"kind": "fixed", "size": 1, "max_size": 2}
-        data["cluster_flux"]["survival"]["single"] = 1.0e-2
     return data
 
 
