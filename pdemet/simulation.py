@@ -328,12 +328,23 @@ class Simulation:
             "versions": {"pdemet": __version__, "dolfinx": dolfinx.__version__,
                          "petsc": ".".join(map(str, PETSc.Sys.getVersion()))},
             "scenario_sha256": _scenario.scenario_hash(self.scenario),
+            "meshes": self._mesh_files(),
         }
         for coupling in self.couplings:
             summary.update(coupling.summary())
         if run_dir is not None:
             summary.update(run_dir.summary())
         return summary
+
+    def _mesh_files(self) -> dict:
+        """Each organ's mesh file (as resolved) and its SHA-256: which anatomy a run used ({} for boxes)."""
+        import hashlib
+
+        out = {}
+        for name, o in self.scenario.organs.items():
+            if o.mesh is not None and Path(o.mesh).is_file():
+                out[name] = {"path": str(o.mesh), "sha256": hashlib.sha256(Path(o.mesh).read_bytes()).hexdigest()}
+        return out
 
     def resolved_scenario(self) -> dict:
         return _scenario.resolved(self.scenario)

@@ -141,3 +141,21 @@ def test_an_error_inside_the_run_is_recorded_as_failed(tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["error"] == "KeyError: 'no such drug'"
     assert summary["t"] < 1.0
+
+
+def test_summary_records_each_mesh_file_and_its_hash(tmp_path):
+    import hashlib
+    import json
+
+    from conftest import ROOT
+    from pdemet.simulation import Simulation
+
+    data = box_scenario()
+    tissue = data["organs"]["tissue"]
+    del tissue["box"], tissue["cells"]
+    tissue["mesh"] = str(ROOT / "meshes" / "lung.msh")
+    data["simulation"].update(t_end=0.2, output_every=0.2)
+    Simulation.from_dict(data).run(out=tmp_path / "run")
+    meshes = json.loads((tmp_path / "run" / "summary.json").read_text())["meshes"]
+    assert meshes["tissue"]["path"] == str(ROOT / "meshes" / "lung.msh")
+    assert meshes["tissue"]["sha256"] == hashlib.sha256((ROOT / "meshes" / "lung.msh").read_bytes()).hexdigest()

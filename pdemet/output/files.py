@@ -7,6 +7,7 @@ content, never half of it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -32,6 +33,21 @@ def temp_beside(path: Path, suffix: str) -> str:
     os.close(fd)
     chmod_as_umask(tmp)
     return tmp
+
+
+@contextlib.contextmanager
+def written_aside(path: str | Path):
+    """``with written_aside(path) as tmp: <write tmp>``: the file appears under ``path`` only once it is
+    complete (a temporary file beside it, renamed), and a failed or killed writer leaves no partial file."""
+    path = Path(path)
+    tmp = temp_beside(path, path.suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

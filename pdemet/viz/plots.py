@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pdemet.output import layout
+from pdemet.output.files import written_aside
 from pdemet.output.rundir import Run, as_run
 
 __all__ = ["plot_timeseries", "plot_polyclonal_fraction", "plot_foci_histograms", "plot_run"]
@@ -94,7 +95,8 @@ def plot_timeseries(run_dir, out_dir=None) -> list[Path]:
     fig.suptitle(f"{run.name}: cells per organ and clone", fontsize=13)
     fig.tight_layout()
     path = out / "timeseries.png"
-    fig.savefig(path, dpi=130)
+    with written_aside(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
     return [path]
 
@@ -133,7 +135,8 @@ def plot_polyclonal_fraction(run_dir, out_dir=None) -> list[Path]:
     ax.legend(frameon=False, fontsize=9)
     fig.tight_layout()
     path = out / "polyclonal_fraction.png"
-    fig.savefig(path, dpi=130)
+    with written_aside(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
     return [path]
 
@@ -191,7 +194,8 @@ def plot_foci_histograms(run_dir, out_dir=None, time: float | None = None) -> li
     fig.suptitle(f"{run.name}: foci at t = {tc:.4g} d ({len(rows)} foci)")
     fig.tight_layout()
     path = out / "foci_histograms.png"
-    fig.savefig(path, dpi=130)
+    with written_aside(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
     return [path]
 

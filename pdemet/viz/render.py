@@ -12,6 +12,7 @@ import pyvista as pv
 
 from pdemet.errors import RenderError
 from pdemet.output import layout
+from pdemet.output.files import written_aside
 from pdemet.output.rundir import as_run, load_run, norm_step
 from pdemet.viz.body import BodyScene, body_plotter
 from pdemet.viz.closeup import closeup_plotter
@@ -74,8 +75,11 @@ def _largest_foci(run, t: float, n: int) -> list[tuple[str, dict]]:
 
 
 def _screenshot(p: pv.Plotter, path: Path) -> Path:
-    p.screenshot(str(path))
-    p.close()
+    try:
+        with written_aside(path) as tmp:
+            p.screenshot(tmp)
+    finally:
+        p.close()
     return path
 
 
@@ -87,14 +91,18 @@ def render_movie(run_dir, path, size=(1600, 1200), view: str = "oblique", fps: i
     size = tuple(int(16 * round(s / 16)) for s in size)  # H.264 macro blocks
     scene = BodyScene(run, size=size, view=view, threshold_frac=threshold_frac)
     p = scene.p
-    if path.suffix.lower() == ".gif":
-        p.open_gif(str(path), fps=fps)
-    else:
-        p.open_movie(str(path), framerate=fps, quality=7)
     try:
-        for k in range(len(run.times)):
-            scene.update(k)
-            p.write_frame()
+        with written_aside(path) as tmp:
+            if path.suffix.lower() == ".gif":
+                p.open_gif(tmp, fps=fps)
+            else:
+                p.open_movie(tmp, framerate=fps, quality=7)
+            for k in range(len(run.times)):
+                scene.update(k)
+                p.write_frame()
+            if getattr(p, "mwriter", None) is not None:  # finish the file before it is renamed
+                p.mwriter.close()
+                p.mwriter = None
     finally:
         p.close()
     return path
