@@ -39,7 +39,8 @@ def _read_mesh(cfg: OrganConfig, comm):
     try:
         data = read_quietly(str(cfg.mesh), comm)
     except Exception as e:  # gmsh raises plain Exceptions for unreadable files
-        fail(f"organs.{cfg.name}.mesh", f"cannot read {cfg.mesh} as a gmsh mesh ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+        fail(f"organs.{cfg.name}.mesh", f"cannot read {cfg.mesh} as a gmsh mesh ({str(e).splitlines()[0] if str(e) else type(e).__name__}); "
+             f"convert it first with `pdemet mesh import {cfg.mesh} --organ {cfg.name}` (STL, VTK, other formats)")
     m = data.mesh
     if m.topology.dim != 3 or m.topology.cell_type != dmesh.CellType.tetrahedron:
         fail(f"organs.{cfg.name}.mesh", f"{cfg.mesh} is not a 3D tetrahedral mesh; mesh the volume with tetrahedra")

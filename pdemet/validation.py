@@ -38,7 +38,8 @@ class Table:
         self.seen.add(name)
         if name not in self.data:
             if default is ... or required:
-                fail(self.key(name), "missing; this key is required")
+                typo = hint(name, [k for k in self.data if k not in self.seen])  # e.g. [simulaton]
+                fail(self.key(name), "missing; this key is required" + typo.replace("did you mean", "is it"))
             return default
         return self.data[name]
 

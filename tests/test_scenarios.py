@@ -159,3 +159,18 @@ def test_summary_records_each_mesh_file_and_its_hash(tmp_path):
     meshes = json.loads((tmp_path / "run" / "summary.json").read_text())["meshes"]
     assert meshes["tissue"]["path"] == str(ROOT / "meshes" / "lung.msh")
     assert meshes["tissue"]["sha256"] == hashlib.sha256((ROOT / "meshes" / "lung.msh").read_bytes()).hexdigest()
+
+
+def test_misspelled_section_and_surface_mesh_are_named(tmp_path, write_toml):
+    data = box_scenario()
+    data["simulaton"] = data.pop("simulation")
+    with pytest.raises(ScenarioError, match=r"simulation: missing; this key is required \(is it 'simulaton'\?\)"):
+        parse_scenario(data, tmp_path)
+    stl = tmp_path / "kidney.stl"
+    stl.write_text("solid k\nendsolid k\n")
+    data = box_scenario()
+    tissue = data["organs"]["tissue"]
+    del tissue["box"], tissue["cells"]
+    tissue["mesh"] = str(stl)
+    r = run_cli("run", write_toml(data), "--out", tmp_path / "o", "--quiet")
+    assert r.returncode == 2 and f"pdemet mesh import {stl} --organ tissue" in r.stderr and r.stderr.count("\n") == 1
