@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     mi = msub.add_parser("import", help="check, rescale to mm and convert a tetrahedral (or STL surface) mesh")
     mi.add_argument("file")
     mi.add_argument("--organ", required=True, help="organ name (the physical group and default file name)")
-    mi.add_argument("--units", default="mm", choices=("mm", "cm", "m"), help="units of the input coordinates")
+    mi.add_argument("--units", default="mm", choices=("um", "mm", "cm", "m"), help="units of the input coordinates")
+    mi.add_argument("--scale", type=float, default=1.0, help="extra factor applied after --units (default 1)")
     mi.add_argument("--out", default=None, help="output .msh (default meshes/ORGAN.msh)")
     mi.add_argument("--size", type=float, default=None, help="remesh a surface input at this size (mm)")
     mi.add_argument("--fix-orientation", action="store_true", help="flip inverted tetrahedra instead of refusing")
@@ -153,7 +154,7 @@ def cmd_mesh(args) -> int:
     try:
         if args.mesh_command == "import":
             report = import_mesh(args.file, args.organ, args.units, args.out, size=args.size,
-                                 fix_orientation=args.fix_orientation, overwrite=args.overwrite)
+                                 fix_orientation=args.fix_orientation, overwrite=args.overwrite, scale=args.scale)
         else:
             report = make_organ_mesh(args.organ, args.size, args.out)
     except (MeshError, ValueError) as e:

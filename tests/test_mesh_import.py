@@ -45,9 +45,9 @@ def refused(path, match, **kw):
     return msg
 
 
-@pytest.mark.parametrize("units, factor", [("mm", 1.0), ("cm", 0.1), ("m", 0.001)])
+@pytest.mark.parametrize("units, factor", [("um", 1000.0), ("mm", 1.0), ("cm", 0.1), ("m", 0.001)])
 def test_box_round_trip_in_every_unit(tmp_path, units, factor):
-    """A 2 x 3 x 4 mm box given in mm, cm or m: 24 mm^3 and the bbox in mm, to rounding."""
+    """A 2 x 3 x 4 mm box given in µm, mm, cm or m: 24 mm^3 and the bbox in mm, to rounding."""
     x, tets = box_mesh()
     src = write(tmp_path / "box.vtu", x * factor, [("tetra", tets)])
     out = tmp_path / "meshes" / "box.msh"
@@ -245,3 +245,12 @@ def test_an_existing_mesh_is_replaced_only_with_overwrite(tmp_path):
     assert out.read_text() == "the shipped mesh"
     assert run_cli("mesh", "import", src, "--organ", "lung", "--out", out, "--overwrite").returncode == 0
     assert out.read_text() != "the shipped mesh"
+
+
+def test_scale_multiplies_after_the_units(tmp_path):
+    x, tets = box_mesh()
+    src = write(tmp_path / "box.vtu", x * 10.0, [("tetra", tets)])  # 10 "voxels" per mm
+    r = import_mesh(src, "box", units="mm", scale=0.1, out=tmp_path / "b.msh", verify=False)
+    assert math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
+    with pytest.raises(MeshError, match="scale: got -1.0, expected a positive factor"):
+        import_mesh(src, "box", scale=-1.0, out=tmp_path / "c.msh", verify=False)

@@ -35,7 +35,7 @@ from pdemet.meshes.readers import read_cells, read_tets
 from pdemet.meshes.session import gmsh_model
 from pdemet.meshes.surface import fill_surface
 
-UNITS: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
+UNITS: dict[str, float] = {"um": 1e-3, "mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
 _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
@@ -43,10 +43,11 @@ _DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) t
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
                 size: float | None = None, fix_orientation: bool = False, verify: bool = True,
-                file_format: str | None = None, seed: int = 0, overwrite: bool = False) -> dict:
+                file_format: str | None = None, seed: int = 0, overwrite: bool = False, scale: float = 1.0) -> dict:
     """Check and convert the mesh in ``path`` to a pdemet organ mesh (gmsh ``.msh`` 4.1, mm); return a report.
 
-    ``units`` are those of the file's coordinates (``mm``, ``cm`` or ``m``);
+    ``units`` are those of the file's coordinates (``um``, ``mm``, ``cm`` or ``m``), and ``scale`` an extra
+    factor applied after them (e.g. an atlas in voxel units, or a human organ shrunk to mouse size);
     ``out`` defaults to ``meshes/<organ>.msh``. A closed triangulated surface
     is filled with tetrahedra (gmsh, random seed ``seed``), keeping its
     triangles, or, with ``size`` (mm), remeshed with elements of about that
@@ -63,7 +64,10 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     tetrahedra or closed surface, other 3D cell types, inverted or flat
     tetrahedra, several disconnected pieces, or unknown units.
     """
-    organ, scale, path = _organ_name(organ), _unit_factor(units), Path(path)
+    organ, path = _organ_name(organ), Path(path)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise MeshError(f"scale: got {scale!r}, expected a positive factor (applied after the units)")
+    scale = _unit_factor(units) * float(scale)
     out = _out_path(out, organ)
     if out.exists() and not overwrite:
         raise MeshError(f"the output {out} exists; pass --overwrite to replace it, or choose another --out")
