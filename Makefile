@@ -2,7 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-OUT    ?= results
+OUT    ?= results/default
 SCENARIO ?= pdemet/scenarios/default.toml
 
 .PHONY: install demo test meshes bench repro clean
