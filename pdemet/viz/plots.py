@@ -44,6 +44,15 @@ def _line_kw(rgb):
     return {}
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Lay out, write (aside, then renamed) and close the figure."""
+    fig.tight_layout()
+    with written_aside(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)
+    return path
+
+
 def _organ_order(run: Run, names) -> list[str]:
     order = [o for o in run.organs if o in names]
     return order + sorted(n for n in names if n not in order)
@@ -93,12 +102,7 @@ def plot_timeseries(run_dir, out_dir=None) -> list[Path]:
         ax.set_xlabel("time (days)")
     axes.ravel()[0].legend(frameon=True, framealpha=0.85, fontsize=9, loc="best")
     fig.suptitle(f"{run.name}: cells per organ and clone", fontsize=13)
-    fig.tight_layout()
-    path = out / "timeseries.png"
-    with written_aside(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    return [path]
+    return [_save(plt, fig, out / "timeseries.png")]
 
 
 def _site_organs(run: Run, census) -> list[str]:
@@ -133,12 +137,7 @@ def plot_polyclonal_fraction(run_dir, out_dir=None) -> list[Path]:
     ax.set_title(f"{run.name}: polyclonal foci")
     ax.grid(True, alpha=0.3)
     ax.legend(frameon=False, fontsize=9)
-    fig.tight_layout()
-    path = out / "polyclonal_fraction.png"
-    with written_aside(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    return [path]
+    return [_save(plt, fig, out / "polyclonal_fraction.png")]
 
 
 def plot_foci_histograms(run_dir, out_dir=None, time: float | None = None) -> list[Path]:
@@ -192,12 +191,7 @@ def plot_foci_histograms(run_dir, out_dir=None, time: float | None = None) -> li
         a2.legend(frameon=False)
     a2.set_title("clonality" if len(organs) != 1 else f"clonality ({organs[0]})")
     fig.suptitle(f"{run.name}: foci at t = {tc:.4g} d ({len(rows)} foci)")
-    fig.tight_layout()
-    path = out / "foci_histograms.png"
-    with written_aside(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    return [path]
+    return [_save(plt, fig, out / "foci_histograms.png")]
 
 
 def plot_run(run_dir, out_dir=None) -> list[Path]:
