@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -117,9 +118,10 @@ def cmd_run(args) -> int:
                           checkpoint_every=args.checkpoint_every, resume=bool(args.resume))
     except StepFailure as e:
         return _error(f"{e}; outputs up to the last good output time are in {args.out}", 3)
-    except KeyboardInterrupt:
-        return _error(f"interrupted at t = {sim.t:.4g} days; outputs up to then are in {args.out}; continue with "
-                      f"`pdemet run --resume {args.out}`", 130)
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", None) or signal.SIGINT
+        return _error(f"interrupted ({signal.Signals(signum).name}) at t = {sim.t:.4g} days; outputs up to then are "
+                      f"in {args.out}; continue with `pdemet run --resume {args.out}`", 128 + signum)
     if sim.comm.rank == 0 and not args.quiet:
         cells = {o: f"{sum(c.values()):.4g}" for o, c in summary["cells_final"].items()}
         print(f"done: t = {summary['t']:g} days, {summary['steps']['accepted']} steps, "
@@ -204,7 +206,23 @@ def main(argv=None) -> int:
     except Exception as e:  # a plugin's bug, a full disk, no memory: one line too (a run records it as failed)
         if args.debug:
             raise
-        return _error(f"{first_line(e)} (unexpected; `pdemet --debug {args.command} ...` shows the traceback)", 1)
+        msg = f"{first_line(e)} (unexpected; `pdemet --debug {args.command} ...` shows the traceback)"
+        comm = _world()
+        if comm is not None and comm.size > 1:
+            from pdemet import parallel
+
+            if not parallel.is_collective(e):  # raised on this rank only: the others would wait forever
+                parallel.abort_alone(comm, msg)
+        return _error(msg, 1)
+
+
+def _world():
+    """COMM_WORLD once the MPI backend is loaded (a command that never loads it runs on one process)."""
+    if "pdemet.backend" not in sys.modules:
+        return None
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
 
 
 if __name__ == "__main__":

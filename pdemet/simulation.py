@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pdemet import parallel
 from pdemet import scenario as _scenario
 from pdemet.adaptive import OrganRefinement
 from pdemet.backend import MPI
-from pdemet.errors import first_line
+from pdemet.errors import StepFailure, first_line
 from pdemet.flux.coupling import ClusterFlux
 from pdemet.nodes import FieldGatherer, OrganNodes
 from pdemet.meshes.adapt import Targets
@@ -237,34 +238,78 @@ class Simulation:
         run_dir = RunDirectory(self, out, overwrite=overwrite, resume=resume, extra=recorders) if out is not None else None
         self.run_dir = run_dir
         if resume:
-            checkpoint.load(self, run_dir)
-        elif run_dir:
-            self._timed_output(run_dir, self.t)
+            try:
+                checkpoint.load(self, run_dir)
+            except BaseException:
+                run_dir.close()
+                raise
         bar = _progress(self, progress)
         wall0 = _time.perf_counter()
-        status, error = "completed", None
+        status, error, good_state = "completed", None, True
         interrupted = _InterruptFlag(self.comm)
+        agreement = self.comm.Dup()  # for failure agreement only (see pdemet.parallel)
         # The handler stays installed through the final writes, so a late Ctrl-C cannot cut them short.
         with interrupted:
             try:
+                if run_dir and not resume:
+                    self._timed_output(run_dir, self.t)
                 status = self._loop(run_dir, bar, interrupted, checkpoint_every)
             except Exception as e:  # a step failure, a plugin's error, a full disk: never "completed"
                 status, error = "failed", first_line(e)
+                good_state = isinstance(e, StepFailure)  # rolled back to the last accepted step
+                if not parallel.all_failing(agreement):  # the other ranks wait in a collective: stop them
+                    self._write_failed(run_dir, error)
+                    parallel.abort_alone(self.comm, f"{error}; outputs up to the last good output time are in {out}")
+                parallel.mark_collective(e)
                 raise
             finally:
+                agreement.Free()
                 if bar is not None:
                     bar.close()
-                if run_dir and (checkpoint_every or status != "completed") and checkpoint.supported(self):
-                    checkpoint.save(self, run_dir)  # the last good state (P2 runs: summary and outputs only)
                 self.wall_time = _time.perf_counter() - wall0
-                self.summary = self.make_summary(status, run_dir)
-                if error is not None:
-                    self.summary["error"] = error
-                if run_dir:
-                    run_dir.finish(self.summary)
+                self._close_run(run_dir, status, error, save=bool(checkpoint_every) or status != "completed",
+                                good_state=good_state)
         if status == "interrupted":
-            raise KeyboardInterrupt
+            stop = KeyboardInterrupt()
+            stop.signum = interrupted.signum  # the CLI exits 128 + signal number, as the shell expects
+            raise stop
         return self.summary
+
+    def _close_run(self, run_dir, status: str, error: str | None, save: bool, good_state: bool) -> None:
+        """The last checkpoint (only of a good state: a failure mid-step keeps the previous checkpoint),
+        the summary, and the directory released. After a failure, a second error (the disk is still full)
+        must not hide the first one."""
+        self.summary = {"status": status, "error": error}
+        try:
+            if run_dir and save and good_state and checkpoint.supported(self):
+                checkpoint.save(self, run_dir)  # P2 runs: summary and outputs only
+            self.summary = self.make_summary(status, run_dir)
+            if error is not None:
+                self.summary["error"] = error
+            if run_dir:
+                run_dir.finish(self.summary)
+        except Exception:
+            if error is None:
+                raise
+            self._write_failed(run_dir, error)
+        finally:
+            if run_dir:
+                run_dir.close()
+
+    def _write_failed(self, run_dir, error: str) -> None:
+        """A minimal summary.json of a failed run, from whichever rank failed (best effort: the disk may be
+        full); it replaces a stale one, so neither ``render`` nor a sweep takes the run for complete."""
+        if run_dir is None:
+            return
+        from pdemet.output import layout
+        from pdemet.output.files import write_json
+
+        rank = f"rank {self.comm.rank}: " if self.comm.size > 1 else ""
+        try:
+            write_json(run_dir.out / layout.SUMMARY, {"status": "failed", "error": rank + error, "t": self.t,
+                                                       "t_end": self.cfg.t_end, "ranks": self.comm.size})
+        except Exception:  # noqa: BLE001 - nothing more can be done; the error is still reported
+            pass
 
     def _loop(self, run_dir, bar, interrupted, checkpoint_every) -> str:
         """Step through the output times; returns "completed" or "interrupted"."""
@@ -351,21 +396,26 @@ class Simulation:
 
 
 class _InterruptFlag:
-    """SIGINT sets a flag (all ranks agree on it each step) instead of raising mid-step."""
+    """SIGINT (Ctrl-C) and SIGTERM (``kill``, a batch system's time limit) set a flag that all ranks agree
+    on each step, instead of raising mid-step: the run then ends as "interrupted" with a checkpoint."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self, comm):
-        self.comm, self.flag, self.previous = comm, False, None
+        self.comm, self.flag, self.signum, self.previous = comm, False, None, {}
 
     def __enter__(self):
         import signal
         import threading
 
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for name in self.SIGNALS:
+                sig = getattr(signal, name)
+                self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame):
-        self.flag = True
+        self.flag, self.signum = True, signum
 
     def is_set(self) -> bool:
         return bool(self.comm.allreduce(int(self.flag), op=MPI.MAX))
@@ -373,8 +423,9 @@ class _InterruptFlag:
     def __exit__(self, *exc):
         import signal
 
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
         return False
 
 

@@ -85,7 +85,7 @@ def test_resume_after_every_checkpoint(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 130:
-        assert "interrupted at t =" in err and "Traceback" not in err
+        assert "interrupted (SIGINT) at t =" in err and "Traceback" not in err
         summary = (run / "summary.json").read_text()
         assert '"status": "interrupted"' in summary
         r = run_cli("run", "--resume", run, "--quiet")

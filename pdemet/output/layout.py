@@ -8,6 +8,7 @@
     census.csv             foci per site and output time
     summary.json           status, versions, scenario hash, ledger, foci, timers
     checkpoint.npz         the state to resume from (``--checkpoint-every``)
+    .pdemet.lock           locked while a run or resume writes the directory
     renders/               PNGs and plots from ``pdemet render``
 """
 
@@ -23,6 +24,7 @@ SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.npz"
 FIELDS = "fields"
 RENDERS = "renders"
+LOCK = ".pdemet.lock"  # held while a run writes the directory (pdemet.output.lock)
 
 # everything a run writes at the top of its directory (what --overwrite removes, and nothing else)
 OUTPUTS = (SCENARIO, TIMESERIES, SEEDING, CENSUS, SUMMARY, CHECKPOINT, FIELDS, RENDERS)
@@ -34,7 +36,8 @@ def is_run_directory(path: str | Path) -> bool:
     path = Path(path)
     if (path / SCENARIO).is_file() or (path / SUMMARY).is_file():
         return True
-    return all(p.name in OUTPUTS or (p.name.startswith(".") and p.name.endswith(".tmp")) for p in path.iterdir())
+    return all(p.name in OUTPUTS or p.name == LOCK or (p.name.startswith(".") and p.name.endswith(".tmp"))
+               for p in path.iterdir())
 
 
 TIMESERIES_HEADER = ("time", "organ", "clone", "cells")

@@ -9,6 +9,7 @@ from pathlib import Path
 from pdemet.errors import fail
 from pdemet.output import layout, recorders
 from pdemet.output.files import atomic_write_text, write_json
+from pdemet.output.lock import RunLock
 from pdemet.scenario.files import dump_toml
 
 
@@ -16,7 +17,7 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
     """Refuse to mix runs: the output directory must be new, empty, or explicitly overwritten."""
     if out.exists() and not out.is_dir():
         fail("--out", f"{out} exists and is not a directory; choose another output directory")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(p.name != layout.LOCK for p in out.iterdir()):
         if not overwrite:
             fail("--out", f"{out} is not empty; pass --overwrite to replace it or choose another directory")
         if not layout.is_run_directory(out):  # --overwrite replaces a pdemet run, never a user's folder
@@ -44,12 +45,17 @@ class RunDirectory:
         self.sim, self.out = sim, Path(out)
         self.rank0 = sim.comm.rank == 0
         self.last_output_time = -1.0
+        self.lock = RunLock(self.out) if self.rank0 else None
         err = None
         if self.rank0:
             try:
+                if self.out.exists() and not self.out.is_dir():
+                    fail("--out", f"{self.out} exists and is not a directory; choose another output directory")
+                self.lock.acquire()  # one writer per run directory, a resume included
                 if not resume:
                     prepare_out_dir(self.out, overwrite)
             except Exception as e:  # share the verdict so that all ranks stop together
+                self.lock.release()
                 err = e
         err = sim.comm.bcast(err, root=0)
         if err is not None:
@@ -76,6 +82,11 @@ class RunDirectory:
             rec.finish()
         if self.rank0:
             write_json(self.out / layout.SUMMARY, summary)
+
+    def close(self) -> None:
+        """Release the directory for the next writer (the end of the process does it too)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def state(self) -> dict:
         return {"last_output_time": self.last_output_time,

@@ -9,13 +9,14 @@ MPI ranks.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from pdemet.output.files import written_aside
 
 VTK_TETRA = 10
 _STEP_KEYS = ("PartOffsets", "PointOffsets", "CellOffsets", "ConnectivityIdOffsets", "NumberOfParts")
@@ -31,12 +32,8 @@ class VTKHDFWriter:
         self.path = Path(path)
         self.names = list(names)
         if create:
-            tmp = self._tmp()
-            self._create(tmp)
-            os.replace(tmp, self.path)
-
-    def _tmp(self) -> Path:
-        return self.path.with_name(f".{self.path.name}.tmp")
+            with written_aside(self.path) as tmp:
+                self._create(tmp)
 
     def _create(self, path):
         with h5py.File(path, "w") as f:
@@ -60,10 +57,9 @@ class VTKHDFWriter:
 
     def write_step(self, time: float, arrays: Mapping[str, np.ndarray], points: np.ndarray, tets: np.ndarray) -> None:
         """Append one step on this mesh (a new part only if it differs from the last step's)."""
-        tmp = self._tmp()
-        shutil.copyfile(self.path, tmp)
-        _append(tmp, self.names, time, arrays, points, tets)
-        os.replace(tmp, self.path)
+        with written_aside(self.path) as tmp:
+            shutil.copyfile(self.path, tmp)
+            _append(tmp, self.names, time, arrays, points, tets)
 
     def truncate(self, t_max: float) -> None:
         """Drop the steps after t_max (used when a run resumes from an earlier checkpoint)."""
@@ -72,12 +68,11 @@ class VTKHDFWriter:
         if keep.all():
             return
         # Rebuilt aside and renamed once: a kill during a resume leaves the file as it was.
-        tmp = self._tmp()
-        self._create(tmp)
-        for k in np.flatnonzero(keep):
-            step = data["steps"][k]
-            _append(tmp, self.names, float(data["times"][k]), step["arrays"], step["points"], step["tets"])
-        os.replace(tmp, self.path)
+        with written_aside(self.path) as tmp:
+            self._create(tmp)
+            for k in np.flatnonzero(keep):
+                step = data["steps"][k]
+                _append(tmp, self.names, float(data["times"][k]), step["arrays"], step["points"], step["tets"])
 
 
 def _grow(ds, values) -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import pyvista as pv
 
 from pdemet.errors import RenderError
+from pdemet.output.files import atomic_write_text
 from pdemet.output.rundir import Run, load_run
 from pdemet.viz.body import BodyScene
 from pdemet.viz.colors import hex_color
@@ -50,9 +50,7 @@ def export_html(run_dir, html_path, step: int = -1, view: str = "oblique") -> Pa
     html = html[:i] + overlay + html[i:] if i >= 0 else html + overlay
     html = html.replace("<title>VTK.js | Example - OfflineLocalView</title>",
                         f"<title>pdemet: {esc(run.name)}</title>", 1)
-    tmp = html_path.with_name(f".{html_path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, html_path)
+    atomic_write_text(html_path, html)
     return html_path
 
 

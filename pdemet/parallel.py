@@ -1,0 +1,47 @@
+"""Failures on N ranks: a rank that fails alone must not leave the others waiting forever.
+
+A failure that every rank meets at the same point (a step that cannot be taken, a scenario error shared
+by broadcast) ends the run in order: summary, exit status. A failure on one rank only (a full disk on the
+rank that writes, a plugin's bug on one partition, no memory) leaves the other ranks blocked in their next
+collective operation; the failing rank then writes what it can, prints one line and stops every rank
+with ``MPI_Abort``. The agreement is a non-blocking barrier on a communicator of its own, so it never
+matches the collective the other ranks are waiting in.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+AGREE_TIMEOUT_S = 10.0  # a collective failure is met within milliseconds; 10 s leaves a wide margin
+
+
+def all_failing(comm, timeout: float = AGREE_TIMEOUT_S) -> bool:
+    """Called by a rank that failed: True when every rank of ``comm`` (a communicator used for nothing
+    else, e.g. a ``Dup()``) fails too within ``timeout`` seconds, False when some rank does not."""
+    if comm.size == 1:
+        return True
+    request = comm.Ibarrier()
+    deadline = time.monotonic() + timeout
+    while not request.Test():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def mark_collective(exc: BaseException) -> BaseException:
+    """Record that every rank raised ``exc`` together (the CLI then reports it once and exits in order)."""
+    exc.pdemet_all_ranks = True
+    return exc
+
+
+def is_collective(exc: BaseException) -> bool:
+    return bool(getattr(exc, "pdemet_all_ranks", False))
+
+
+def abort_alone(comm, message: str, code: int = 1) -> None:
+    """One line from the failing rank, then stop every rank of the job (never returns)."""
+    print(f"pdemet: error: rank {comm.rank} of {comm.size}: {message}; the other ranks were stopped",
+          file=sys.stderr, flush=True)
+    comm.Abort(code)
