@@ -111,3 +111,67 @@ def test_a_failure_mid_run_keeps_the_last_checkpoint_and_resume_finishes(tmp_pat
     assert list(a["times"]) == list(b["times"])
     for sa, sb in zip(a["steps"], b["steps"]):
         assert all(np.array_equal(sa["arrays"][k], sb["arrays"][k]) for k in sb["arrays"])
+
+
+def _rewrite(path, change):
+    """Rewrite a checkpoint with ``change(arrays)`` applied and a digest that matches the new contents."""
+    from pdemet.output import checkpoint
+
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays.pop(checkpoint.DIGEST)
+    change(arrays)
+    arrays[checkpoint.DIGEST] = np.frombuffer(checkpoint._digest(arrays).encode(), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _flip_middle_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "empty": (lambda p: p.write_bytes(b""), "is damaged"),
+    "truncated": (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "is damaged"),
+    "one byte flipped": (_flip_middle_byte, "is damaged"),
+    "a field edited": (lambda p: _rewrite_keep_digest(p), "do not match their recorded SHA-256"),
+    "a field of the wrong size": (lambda p: _rewrite(p, lambda a: a.update({"tissue/0": a["tissue/0"][:-1]})),
+                                  "has the wrong size"),
+    "a NaN field": (lambda p: _rewrite(p, lambda a: a["tissue/1"].__setitem__(0, np.nan)), "non-finite"),
+    "a clone missing": (lambda p: _rewrite(p, lambda a: a.pop("tissue/1")), "is missing"),
+    "state not JSON": (lambda p: _rewrite(p, lambda a: a.update(meta=np.frombuffer(b"{oops", dtype=np.uint8))),
+                       "is damaged"),
+    "a state missing": (lambda p: _rewrite(p, lambda a: a.update(meta=np.frombuffer(
+        json.dumps({"simulation": {}}).encode(), dtype=np.uint8))), "does not hold the state of"),
+}
+
+
+def _rewrite_keep_digest(path):
+    """A plausible edit (a density changed) that keeps the old digest: only the digest can tell."""
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["tissue/0"] = arrays["tissue/0"] * 1.01
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_a_damaged_or_foreign_checkpoint_is_refused_in_one_line(tmp_path, write_toml):
+    body = "        if os.environ.get('PDEMET_TEST_FAIL') and ctx.t > 0.6:\n            raise MemoryError()\n"
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "pdemet.cli", "run", str(write_toml(_plugin(tmp_path, body))), "--out",
+                        str(out), "--quiet", "--checkpoint-every", "0.25"], cwd=ROOT, capture_output=True, text=True,
+                       env={**__import__("os").environ, "PDEMET_TEST_FAIL": "1"}, timeout=300)
+    assert r.returncode == 1, r.stderr
+    ckpt = out / "checkpoint.npz"
+    good = ckpt.read_bytes()
+    for name, (damage, message) in CORRUPTIONS.items():
+        damage(ckpt)
+        r = run_cli("run", "--resume", out, "--quiet")
+        assert r.returncode == 2 and message in r.stderr, (name, r.stderr)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, (name, r.stderr)
+        assert json.loads((out / "summary.json").read_text())["status"] == "failed", name  # nothing touched
+        ckpt.write_bytes(good)
+    r = run_cli("run", "--resume", out, "--quiet")
+    assert r.returncode == 0, r.stderr

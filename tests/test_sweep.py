@@ -186,3 +186,53 @@ seeds = 2
     assert strata == [0, 1, 2]
     assert load_sweep(tmp_path / "lhs.toml").points == sweep.points  # seeded: reproducible
     assert sweep.members[0].data["simulation"]["t_end"] == 2.5
+
+
+
+def _pool_workers(pid: int) -> set[int]:
+    """The multiprocessing workers whose parent is ``pid`` (from /proc)."""
+    from pathlib import Path
+
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"spawn_main" in cmd:  # not the resource tracker
+            kids.add(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_killing_the_sweep_kills_its_workers(tmp_path):
+    import signal
+    import time
+
+    sweep = _write(tmp_path / "long.toml", f'base = "{QUICK}"\nseeds = [1, 2]\n'
+                   '[parameters]\n"cluster_flux.shedding_rate" = [1e-3]\n')  # 21 days each: minutes
+    proc = subprocess.Popen([sys.executable, "-m", "pdemet.cli", "sweep", str(sweep), "--out", str(tmp_path / "out"),
+                             "--workers", "2", "--quiet"], cwd=ROOT)
+    deadline, workers = time.monotonic() + 120, set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = _pool_workers(proc.pid)
+        if len(workers) == 2 and any((tmp_path / "out" / "members").glob("*/fields")):  # members running
+            break
+        time.sleep(0.2)
+    assert len(workers) == 2, "the pool workers did not start"
+    proc.send_signal(signal.SIGKILL)  # what an out-of-memory killer or `kill -9` does: no cleanup at all
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)], "pool workers outlived their sweep"

@@ -89,6 +89,21 @@ def _worker_init() -> None:
             del os.environ[k]
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(k, "1")
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the sweep that started it dies (even by SIGKILL), so a killed
+    sweep never leaves members running on; elsewhere the pool's own shutdown is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() == 1:  # the parent died before the call: nobody is left to collect this worker
+        os._exit(1)
 
 
 def _pool_member(member: Member, base_dir: str, run_dir: str) -> dict:
