@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 import time as _time
 from pathlib import Path
 
 import numpy as np
 
-from pdemet import parallel
+from pdemet import parallel, sanity
 from pdemet import scenario as _scenario
 from pdemet.adaptive import OrganRefinement
 from pdemet.backend import MPI
@@ -48,6 +49,10 @@ class Simulation:
         # (gatherer() is collective: build every organ's on all ranks before picking rank 0's arrays.)
         gatherers = {n: self.gatherer(n) for n in self.organs}
         self.base_meshes = {n: (g.points, g.tets) if comm.rank == 0 else None for n, g in gatherers.items()}
+        self.warnings = comm.bcast(sanity.start_warnings(scenario, self.base_meshes) if comm.rank == 0 else None)
+        if comm.rank == 0:
+            for line in self.warnings:
+                print(f"pdemet: warning: {line}", file=sys.stderr, flush=True)
         self.refinements: dict[str, OrganRefinement | None] = {}
         self.adapt_next: dict[str, float] = {}
         self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0, "adapt": 0.0}
@@ -374,6 +379,7 @@ class Simulation:
                          "petsc": ".".join(map(str, PETSc.Sys.getVersion()))},
             "scenario_sha256": _scenario.scenario_hash(self.scenario),
             "meshes": self._mesh_files(),
+            "warnings": list(self.warnings),
         }
         for coupling in self.couplings:
             summary.update(coupling.summary())

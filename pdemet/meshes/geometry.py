@@ -50,6 +50,17 @@ def shape_measure(x: np.ndarray, tets: np.ndarray, vol: np.ndarray) -> np.ndarra
         return np.nan_to_num(6.0 * math.sqrt(2.0) * np.abs(vol) / l2 ** 1.5)
 
 
+DEGENERATE = 1e-8  # shape measure below this: a flat (zero-volume) tetrahedron, or one with a repeated vertex
+
+
+def degenerate(x: np.ndarray, tets: np.ndarray) -> np.ndarray:
+    """Mask of the tetrahedra with zero volume (flat, or a vertex repeated): no finite element can use them."""
+    repeated = np.zeros(len(tets), dtype=bool)
+    for i, j in _EDGES:
+        repeated |= tets[:, i] == tets[:, j]
+    return repeated | (shape_measure(x, tets, tet_volumes(x, tets)) < DEGENERATE)
+
+
 def boundary_faces(tets: np.ndarray) -> np.ndarray:
     """Triangles (k, 3) on the boundary (faces of exactly one tetrahedron), outward for positive tetrahedra."""
     faces = np.concatenate([tets[:, list(f)] for f in _FACES])

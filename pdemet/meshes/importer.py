@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from pdemet.errors import MeshError, first_line
-from pdemet.meshes.geometry import (boundary_faces, compact, pieces, shape_measure, tet_quality,
+from pdemet.meshes.geometry import (boundary_faces, compact, pieces, degenerate, tet_quality,
                                    tet_volumes)
 from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.readers import read_cells, read_tets
@@ -38,7 +38,6 @@ from pdemet.meshes.surface import fill_surface
 UNITS: dict[str, float] = {"um": 1e-3, "mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
 
-_DEGENERATE = 1e-8  # |6*sqrt(2)*V| / l_rms^3 below this: a flat (zero-volume) tetrahedron
 
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
@@ -137,7 +136,7 @@ def _check_tetrahedra(points: np.ndarray, tets: np.ndarray, name: str, fix_orien
     """Refuse degenerate tetrahedra, and inverted ones unless ``fix_orientation``: then swap two vertices
     of each, in ``tets``. Returns how many were fixed."""
     vol = tet_volumes(points, tets)
-    flat = shape_measure(points, tets, vol) < _DEGENERATE
+    flat = degenerate(points, tets)
     if flat.any():
         raise MeshError(f"{int(flat.sum())} of {len(tets)} tetrahedra in {name} are degenerate (zero volume: flat "
                         "or with repeated vertices); remesh the organ")

@@ -11,7 +11,8 @@ import contextlib
 import os
 from pathlib import Path
 
-from pdemet.meshes.session import gmsh_model
+from pdemet.meshes.geometry import degenerate
+from pdemet.meshes.session import gmsh_model, model_tets
 from pdemet.output.files import temp_beside
 
 VOLUME_TAG = 1
@@ -71,6 +72,11 @@ def _merge(path: str) -> str | None:
         gmsh.merge(path)
         if not gmsh.model.getEntities(3):
             return "it has no volume (3D) elements"
+        x, tets = model_tets()
+        flat = int(degenerate(x, tets).sum()) if len(tets) else 0
+        if flat:  # DOLFINx would abort inside its mesh construction (no message) on these
+            return (f"{flat} of {len(tets)} tetrahedra are degenerate (zero volume: flat or with a repeated vertex); "
+                    "remesh the organ")
     except Exception as e:  # gmsh raises plain Exceptions
         return str(e).splitlines()[0] if str(e) else type(e).__name__
     return None
