@@ -175,3 +175,17 @@ def test_a_damaged_or_foreign_checkpoint_is_refused_in_one_line(tmp_path, write_
         ckpt.write_bytes(good)
     r = run_cli("run", "--resume", out, "--quiet")
     assert r.returncode == 0, r.stderr
+
+
+def test_resume_finds_a_plugin_given_by_a_relative_path(tmp_path, write_toml):
+    body = "        if os.environ.get('PDEMET_TEST_FAIL') and ctx.t > 0.6:\n            raise MemoryError()\n"
+    data = _plugin(tmp_path, body)
+    data["simulation"]["plugins"] = ["plugin_term.py"]  # next to the scenario
+    out = tmp_path / "runs" / "run"
+    r = subprocess.run([sys.executable, "-m", "pdemet.cli", "run", str(write_toml(data)), "--out", str(out), "--quiet",
+                        "--checkpoint-every", "0.25"], cwd=ROOT, capture_output=True, text=True,
+                       env={**__import__("os").environ, "PDEMET_TEST_FAIL": "1"}, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert str(tmp_path / "plugin_term.py") in (out / "scenario.toml").read_text()
+    r = run_cli("run", "--resume", out, "--quiet", cwd=tmp_path / "runs")  # another working directory
+    assert r.returncode == 0, r.stderr

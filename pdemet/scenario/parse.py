@@ -90,6 +90,7 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
         if path is None:
             fail(f"simulation.plugins[{i}]", f"file {plugin!r} not found (paths are relative to the scenario file)")
         plugins.load(path, f"simulation.plugins[{i}]")
+        sim.plugins[i] = str(Path(path).resolve())  # absolute in the run's scenario.toml: --resume finds it anywhere
     return sim
 
 
