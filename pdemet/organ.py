@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pdemet import resources
 from pdemet.backend import MPI, fem, mesh as dmesh, ufl
 from pdemet.errors import fail
 from pdemet.meshes.msh import read_quietly
@@ -13,6 +14,12 @@ from pdemet.scenario.model import OrganConfig
 def load_mesh(cfg: OrganConfig, comm):
     """The organ's mesh (gmsh file or built-in box), uniformly refined ``cfg.refine`` times."""
     m = _read_mesh(cfg, comm)
+    # P1: one dof per vertex, ~8x per uniform refinement; P2 adds the edges (~7 per vertex)
+    dofs = m.geometry.index_map().size_global * 8.0 ** cfg.refine * (8.0 if cfg.element_degree == 2 else 1.0)
+    short = comm.bcast(resources.memory_shortfall(dofs, f"organ {cfg.name}", "lower refine or element_degree, or "
+                                                  "use a coarser mesh") if comm.rank == 0 else None, root=0)
+    if short is not None:  # decided on rank 0: every rank stops together
+        fail(f"organs.{cfg.name}.refine", short)
     for _ in range(cfg.refine):
         m.topology.create_entities(1)
         m = dmesh.refine(m)[0]

@@ -80,3 +80,32 @@ def test_a_site_far_coarser_than_its_foci_is_warned_about():
     assert len(w) == 1 and "refined at most 2 levels they reach 1.77 mm" in w[0], w
     assert Simulation.from_dict(_with_site(box=[1.0, 1.0, 1.0], cells=[4, 4, 4],
                                            adapt={"enabled": True})).warnings == []
+
+
+def test_a_set_up_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, write_toml):
+    import resource
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    limit = 3 * 2**30  # `ulimit -v` of a batch job; the run would need ~9 GiB (2.5e6 dofs)
+    path = write_toml(box_scenario(refine=3, cells=[20, 20, 10]))
+    r = subprocess.run([sys.executable, "-m", "pdemet.cli", "run", str(path), "--out", str(tmp_path / "run"), "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "organs.tissue.refine: organ tissue would have ~2.48e+06 degrees of freedom" in r.stderr, r.stderr
+    assert "lower refine" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_field_files_that_cannot_fit_on_disk_are_refused_before_the_run(tmp_path, monkeypatch):
+    import collections
+
+    from pdemet import resources
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(resources.shutil, "disk_usage", lambda p: usage(10**6, 10**6 - 1000, 1000))
+    with pytest.raises(UserError, match=r"--out: the field files need at least .* GiB \(75 nodes x 2 clones x 3 output"):
+        Simulation.from_dict(box_scenario()).run(out=tmp_path / "run")
+    assert not (tmp_path / "run" / "summary.json").exists()

@@ -3,9 +3,11 @@ at output times and writes summary.json at the end (layout in :mod:`pdemet.outpu
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
+from pdemet import resources
 from pdemet.errors import fail
 from pdemet.output import layout, recorders
 from pdemet.output.files import atomic_write_text, write_json
@@ -54,6 +56,7 @@ class RunDirectory:
                 self.lock.acquire()  # one writer per run directory, a resume included
                 if not resume:
                     prepare_out_dir(self.out, overwrite)
+                    self._check_disk()
             except Exception as e:  # share the verdict so that all ranks stop together
                 self.lock.release()
                 err = e
@@ -82,6 +85,14 @@ class RunDirectory:
             rec.finish()
         if self.rank0:
             write_json(self.out / layout.SUMMARY, summary)
+
+    def _check_disk(self) -> None:
+        cfg = self.sim.cfg
+        outputs = math.floor(cfg.t_end / cfg.output_every + 1e-9) + 1  # t = 0 and each output time
+        nodes = sum(len(points) for points, _ in self.sim.base_meshes.values())
+        short = resources.disk_shortfall(self.out, nodes, len(self.sim.clone_names), outputs)
+        if short is not None:
+            fail("--out", short)
 
     def close(self) -> None:
         """Release the directory for the next writer (the end of the process does it too)."""
