@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--html", default=None, help="write an interactive HTML file instead of opening a window")
     v.add_argument("--step", type=int, default=-1)
 
+    e = sub.add_parser("export", help="write a run's seeding event log (seeding.h5) as RUN_DIR/seeding.csv")
+    e.add_argument("run_dir")
+    e.add_argument("--out", default=None, help="CSV file to write (default RUN_DIR/seeding.csv)")
+
     m = sub.add_parser("mesh", help="import a user's mesh or remake a built-in organ mesh")
     msub = m.add_subparsers(dest="mesh_command", required=True)
     mi = msub.add_parser("import", help="check, rescale to mm and convert a tetrahedral (or STL surface) mesh")
@@ -149,6 +153,22 @@ def cmd_view(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pdemet.output import layout
+    from pdemet.output.seeding import export_csv
+
+    src = Path(args.run_dir) / layout.SEEDING
+    if not src.is_file():
+        return _error(f"export: no {layout.SEEDING} in {args.run_dir} (is it a run with a cluster flux?)")
+    dest = Path(args.out) if args.out else Path(args.run_dir) / layout.SEEDING_CSV
+    try:
+        n = export_csv(src, dest)
+    except OSError as e:
+        return _error(f"export: cannot read {src} or write {dest} ({e.strerror or e})", 1)
+    print(f"{n} rows -> {dest}")
+    return 0
+
+
 def cmd_mesh(args) -> int:
     from pdemet.errors import MeshError
     from pdemet.meshes.importer import format_report, import_mesh, make_organ_mesh
@@ -198,7 +218,8 @@ def main(argv=None) -> int:
             os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     from pdemet.errors import UserError, first_line
 
-    handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh}
+    handlers = {"run": cmd_run, "render": cmd_render, "view": cmd_view, "bench": cmd_bench, "sweep": cmd_sweep, "mesh": cmd_mesh,
+                "export": cmd_export}
     try:
         return handlers[args.command](args)
     except UserError as e:  # every failure a user can fix carries a one-line message

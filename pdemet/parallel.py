@@ -10,6 +10,7 @@ matches the collective the other ranks are waiting in.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -44,4 +45,7 @@ def abort_alone(comm, message: str, code: int = 1) -> None:
     """One line from the failing rank, then stop every rank of the job (never returns)."""
     print(f"pdemet: error: rank {comm.rank} of {comm.size}: {message}; the other ranks were stopped",
           file=sys.stderr, flush=True)
-    comm.Abort(code)
+    try:
+        comm.Abort(code)
+    finally:  # MPI_Abort may return before the process manager kills this rank: run nothing more
+        os._exit(code)

@@ -22,7 +22,7 @@ def main():
         sim = run(data, seed=seed)
         fl = sim.foci("lung")
         p = sum(f["polyclonal"] for f in fl)
-        ev = np.array([e[5:] for e in sim.coupling.events if e[1] == "lung" and e[6] == 1], dtype=float)
+        ev = sim.coupling.events.rows("lung", survived_only=True)
         sp = int(((ev[:, 2:] > 0).sum(axis=1) >= 2).sum()) if len(ev) else 0
         cl = int((ev[:, 0] >= 2).sum()) if len(ev) else 0
         table.append([seed, len(fl), p, p / len(fl) if fl else float("nan"), len(ev), sp, cl])

@@ -29,7 +29,7 @@ def main():
             data["cluster_flux"] = dict(base["cluster_flux"], sizes={"kind": "geometric", "mean_size": m,
                                                                      "max_size": 50})
             sim = run(data, seed=7)
-            ev = np.array([e[5:] for e in sim.coupling.events if e[6] == 1], dtype=float)
+            ev = sim.coupling.events.rows(survived_only=True)
             poly = int(((ev[:, 2:] > 0).sum(axis=1) >= 2).sum()) if len(ev) else 0
             frac = poly / len(ev) if len(ev) else float("nan")
             lf = sim.foci("lung")

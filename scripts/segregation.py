@@ -44,7 +44,7 @@ def main():
         data["organs"]["fat_pad"].pop("adapt")  # the primary as in the default (front at 0.2 mm)
         data["organs"]["fat_pad"]["initial"]["mixing"] = mixing
         sim = run(data, seed=args.seed, out=args.out / mixing)
-        ev = np.array([e[5:] for e in sim.coupling.events if e[6] == 1], dtype=float)  # seeding events
+        ev = sim.coupling.events.rows(survived_only=True)  # seeding events
         clusters = ev[ev[:, 0] >= 2]
         poly_clusters = float(((clusters[:, 2:] > 0).sum(axis=1) >= 2).mean()) if len(clusters) else float("nan")
         lung = sim.foci("lung")

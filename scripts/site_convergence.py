@@ -1,7 +1,7 @@
 """Mesh convergence of the seeded sites: the default scenario with the sites refined to several element sizes.
 
 The primary (its mesh, shedding and every random draw) is the same in every run, and arrest points live on
-the sites' base meshes, so all runs seed exactly the same clusters at the same points (checked: seeding.csv
+the sites' base meshes, so all runs seed exactly the same clusters at the same points (checked: seeding.h5
 is identical): every difference in the census is the discretization of the sites. Each run is a separate
 process (its wall time and peak memory are its own). Writes results/convergence/{table.md,result.json}.
 
@@ -25,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from repro_common import DEFAULT, default_scenario  # noqa: E402
+
+from pdemet.output.seeding import same_log  # noqa: E402
 
 SITES = ("lung", "liver", "bone", "brain")
 
@@ -113,7 +115,7 @@ def main():
         if r.returncode != 0:
             raise SystemExit(f"run at {size} mm failed: {r.stderr[-2000:]}")
         results[size] = measure(out)
-        same = (out / "seeding.csv").read_bytes() == (args.out / f"{tag}_{args.sizes[0] * 1000:g}um" / "seeding.csv").read_bytes()
+        same = same_log(out / "seeding.h5", args.out / f"{tag}_{args.sizes[0] * 1000:g}um" / "seeding.h5")
         results[size]["same_seeding_as_first"] = same
         print(f"{size * 1000:g} µm: {results[size]['foci']} foci, {results[size]['wall_s']:.0f} s", flush=True)
     finest = results[args.sizes[-1]]

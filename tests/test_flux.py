@@ -11,6 +11,7 @@ from pdemet.flux.config import Circulation, ClusterFluxConfig, SiteRouting, Size
 from pdemet.flux.laws import PowerArrest, PowerClearance
 from pdemet.flux.ledger import new_ledger
 from pdemet.flux.shedding import Shed
+from pdemet.output.seeding import export_csv
 from pdemet.simulation import Simulation
 
 from conftest import run_cli
@@ -61,9 +62,8 @@ def test_every_cell_is_accounted_for(mode):
 
 
 def _poly_fraction_of_arrests(sim):
-    events = sim.coupling.events
-    counts = np.array([e[7:] for e in events])
-    return float(np.mean((counts > 0).sum(axis=1) >= 2)), len(events)
+    counts = sim.coupling.events.columns()["clones"]
+    return float(np.mean((counts > 0).sum(axis=1) >= 2)), len(counts)
 
 
 def test_polyclonal_fraction_of_clusters_matches_exact_probability():
@@ -148,6 +148,8 @@ def test_same_seed_same_tables_on_one_and_two_ranks(tmp_path, write_toml):
         r = run_cli("run", path, "--out", out, "--quiet", mpi=n if n > 1 else 0)
         assert r.returncode == 0, r.stderr
         outs.append(out)
+    for o in outs:
+        export_csv(o / "seeding.h5", o / "seeding.csv")
     for name in ("seeding.csv", "census.csv"):
         texts = [(o / name).read_text() for o in outs]
         assert texts[0] == texts[2], f"{name} differs between two serial runs with the same seed"
@@ -172,3 +174,57 @@ def test_census_finds_separate_foci_with_exact_fractions():
     assert np.allclose(foci[0]["fractions"], [0.3, 0.7]) and foci[0]["polyclonal"] == 1
     assert np.allclose(foci[1]["fractions"], [1.0, 0.0]) and foci[1]["polyclonal"] == 0
     assert foci[1]["shannon"] == 0.0 and foci[0]["simpson"] == pytest.approx(1 - 0.09 - 0.49)
+
+
+def test_event_log_keeps_survivors_and_samples_or_counts_failed_arrests(tmp_path):
+    """log_failed changes what seeding.h5 holds, never the run: same fields and survivors in every mode."""
+    from pdemet.output.seeding import read_seeding
+
+    logs, cells = {}, {}
+    for mode in ("all", "sample", "count"):
+        data = flux_scenario(t_end=2.0)
+        data["cluster_flux"].update(log_failed=mode, log_sample_every=10)
+        sim = Simulation.from_dict(data)
+        sim.run(out=tmp_path / mode)
+        logs[mode] = read_seeding(tmp_path / mode / "seeding.h5")
+        cells[mode] = [sim.total_cells(o) for o in sim.organs]
+        led = sim.coupling.ledger["clusters"]
+    assert cells["all"] == cells["sample"] == cells["count"]
+    full = logs["all"]["columns"]
+    n_failed = int((full["survived"] == 0).sum())
+    assert n_failed > 1000 and len(full["time"]) == led["arrested"] and n_failed == led["failed_to_colonize"]
+    for mode in ("sample", "count"):
+        c = logs[mode]["columns"]
+        s_all, s = full["survived"] == 1, c["survived"] == 1
+        assert all(np.array_equal(full[k][s_all], c[k][s]) for k in ("time", "organ", "x", "size", "clones"))
+    sampled = logs["sample"]["columns"]
+    fail_s = sampled["survived"] == 0
+    assert fail_s.sum() == -(-n_failed // 10) and set(sampled["weight"][fail_s]) == {10}
+    # weighted, the sample stands for all failed arrests (sizes within a few percent)
+    assert sampled["weight"][fail_s].sum() == pytest.approx(n_failed, abs=10)
+    mean_all = full["size"][full["survived"] == 0].mean()
+    assert np.average(sampled["size"][fail_s], weights=sampled["weight"][fail_s]) == pytest.approx(mean_all, rel=0.1)
+    counted = logs["count"]
+    assert (counted["columns"]["survived"] == 1).all()
+    assert counted["failed_counts"][:, 3].sum() == n_failed
+    per_size = np.bincount(counted["failed_counts"][:, 1], weights=counted["failed_counts"][:, 3])
+    assert np.array_equal(per_size[1:], np.bincount(full["size"][full["survived"] == 0], minlength=len(per_size))[1:])
+
+
+def test_export_writes_the_event_log_as_csv(tmp_path):
+    from pdemet.output.seeding import read_seeding
+
+    sim = Simulation.from_dict(flux_scenario(t_end=1.0))
+    sim.run(out=tmp_path / "run")
+    r = run_cli("export", tmp_path / "run")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader((tmp_path / "run" / "seeding.csv").read_text().splitlines()))
+    log = read_seeding(tmp_path / "run" / "seeding.h5")
+    assert rows[0] == ["time", "organ", "x", "y", "z", "size", "survived", "weight", "red", "green", "blue", "yellow"]
+    assert len(rows) - 1 == len(log["columns"]["time"]) > 100
+    k = int(np.flatnonzero(log["columns"]["survived"])[0])
+    row = rows[1 + k]
+    assert float(row[0]) == log["columns"]["time"][k] and row[1] == log["organs"][log["columns"]["organ"][k]]
+    assert [int(v) for v in row[8:]] == log["columns"]["clones"][k].tolist()
+    r = run_cli("export", tmp_path)
+    assert r.returncode == 2 and "no seeding.h5 in" in r.stderr and r.stderr.count("\n") == 1

@@ -31,7 +31,7 @@ class Threshold(SurvivalLaw):
 
 sim = Simulation.from_dict(scenario(survival={"law": "threshold", "n_min": 3, "s_big": 0.2}))
 sim.run()
-events = np.array([(e[5], e[6]) for e in sim.coupling.events])  # (size, survived) of every arrested cluster
+events = sim.coupling.events.rows()[:, :2]  # (size, survived) of every arrested cluster
 print(f"{len(events)} clusters arrested; survived: sizes < 3: {events[events[:, 0] < 3, 1].sum()}, "
       f"sizes ≥ 3: {events[events[:, 0] >= 3, 1].mean():.3f} of them")
 assert events[events[:, 0] < 3, 1].sum() == 0

@@ -89,7 +89,7 @@ def founder_radius(n: int, capacity: float) -> float:
 class StochasticSeeding:
     """Survival draws, arrest points and founder positions, the event log; then the founders' cells."""
 
-    def __init__(self, cfg, points: dict, capacity: dict, n_clones: int, rng, ledger: dict, events: list):
+    def __init__(self, cfg, points: dict, capacity: dict, n_clones: int, rng, ledger: dict, events):
         self.cfg, self.points, self.capacity, self.names, self.K = cfg, points, capacity, list(points), n_clones
         self.rng, self.ledger, self.events = rng, ledger, events
 
@@ -106,11 +106,7 @@ class StochasticSeeding:
             sel = np.flatnonzero(site_idx == k)
             if sel.size:
                 where[sel] = self.points[name].draw(rng, sel.size)
-        first = len(self.events)
-        for k in range(len(at)):
-            x = where[k]
-            self.events.append((float(at[k]), self.names[site_idx[k]], float(x[0]), float(x[1]), float(x[2]),
-                                int(sizes[k]), int(survived[k]), *comps[k].tolist()))
+        rows = self.events.append(at, site_idx, where, sizes, survived, comps)
         count_arrests(self.ledger, self.names, site_idx, sizes, survived)
         founders = []
         for k in np.flatnonzero(survived):
@@ -121,7 +117,7 @@ class StochasticSeeding:
             rho = np.sqrt(1.0 - z * z)
             pos = where[k] + r[:, None] * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
             founders.append(Founders(name, where[k], comps[k].copy(), pos, np.repeat(np.arange(self.K), comps[k]),
-                                     first + int(k)))
+                                     int(rows[k])))
         return founders
 
     @staticmethod

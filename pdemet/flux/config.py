@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pdemet.errors import fail
+from pdemet.flux.events import LOG_FAILED
 from pdemet.flux.laws import (ArrestLaw, ClearanceLaw, Cooperation, PowerArrest, PowerClearance, PowerLaw, Rim,
                               SheddingWeight, SizeLaw, SurvivalLaw, param_names, read_law)
 from pdemet.validation import Table
@@ -85,6 +86,8 @@ class ClusterFluxConfig:
     census_threshold: float = 1e-3      # fraction of κ above which tissue counts as tumor (census)
     polyclonal_fraction: float = 0.05   # a clone counts in a focus above this fraction of its cells
     focus_min_cells: float = 50.0       # cells: a lesion this large is a focus (smaller ones are listed too)
+    log_failed: str = "all"             # failed arrests in seeding.h5: "all" | "sample" | "count" (flux/events.py)
+    log_sample_every: int = 100         # "sample": every n-th failed arrest is logged, with weight n
     routing: dict[str, SiteRouting] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -92,6 +95,7 @@ class ClusterFluxConfig:
                 "shedding_weight": self.shedding_weight.name, **self.shedding_weight.to_dict(),
                 "census_threshold": self.census_threshold,
                 "polyclonal_fraction": self.polyclonal_fraction, "focus_min_cells": self.focus_min_cells,
+                "log_failed": self.log_failed, "log_sample_every": self.log_sample_every,
                 "sizes": self.sizes.to_dict(),
                 "circulation": self.circulation.to_dict(),
                 "survival": {"law": self.survival.name, **self.survival.to_dict()}}
@@ -114,6 +118,8 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
         census_threshold=t.number("census_threshold", 1e-3, positive=True, maximum=1.0),
         polyclonal_fraction=t.number("polyclonal_fraction", 0.05, positive=True, maximum=0.5),
         focus_min_cells=t.number("focus_min_cells", 50.0, nonneg=True, unit="cells"),
+        log_failed=t.string("log_failed", "all", LOG_FAILED),
+        log_sample_every=t.number("log_sample_every", 100, integer=True, positive=True),
     )
     s = t.table("sizes")
     max_size = s.number("max_size", 50, integer=True, positive=True)

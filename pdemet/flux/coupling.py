@@ -14,6 +14,7 @@ import numpy as np
 
 from pdemet.flux.arrest import ArrestPoints, Founders, MeanFieldSeeding, StochasticSeeding, Vasculature
 from pdemet.flux.circulation import MeanFieldCirculation, StochasticCirculation
+from pdemet.flux.events import EventLog
 from pdemet.flux.ledger import efficiency, new_ledger
 from pdemet.flux.shedding import MeanFieldShedding, StochasticShedding
 from pdemet.meshes.adapt import Targets
@@ -22,7 +23,8 @@ from pdemet.meshes.adapt import Targets
 class ClusterFlux:
     """Couples the primary and the sites; owns the random generator, the blood, the ledger and the event log.
 
-    ``events``: one tuple per arrested cluster, (time, organ, x, y, z, size, survived, *clone counts).
+    ``events``: the :class:`~pdemet.flux.events.EventLog` of arrested clusters (columns: time, organ, x, y, z,
+    size, survived, weight, clones).
     """
 
     def __init__(self, cfg, organs: dict, primary: str, gatherer, nodes, base_meshes: dict, seed: int, comm,
@@ -36,7 +38,7 @@ class ClusterFlux:
         self.sites = [n for n in organs if n != primary]
         self.rng = np.random.default_rng(seed)
         self.ledger = new_ledger(self.sites, cfg.sizes.max_size)
-        self.events: list[tuple] = []
+        self.events = EventLog(self.sites, self.K, cfg.log_failed, cfg.log_sample_every)
         self.pending: dict[str, list] = {s: [] for s in self.sites}  # founders waiting for their site's refinement
         self.ledger["cells"]["pending"] = 0.0
         self.stochastic = cfg.mode == "stochastic"
@@ -128,10 +130,11 @@ class ClusterFlux:
     def founders(self, site: str) -> dict:
         """Arrest points, cells and polyclonality of the clusters that seeded the site so far (rank 0)."""
         waiting = {f.event for f in self.pending.get(site, [])}
-        rows = [e for i, e in enumerate(self.events) if e[1] == site and e[6] == 1 and i not in waiting]
-        comps = np.array([e[7:] for e in rows], dtype=np.int64).reshape(len(rows), self.K)
-        return {"points": np.array([e[2:5] for e in rows], dtype=float).reshape(-1, 3), "cells": comps.sum(axis=1),
-                "polyclonal": (comps > 0).sum(axis=1) >= 2}
+        rows = np.array([i for i in self.events.survivors(site) if i not in waiting], dtype=np.int64)
+        c = self.events.columns()
+        comps = c["clones"][rows].astype(np.int64).reshape(len(rows), self.K)
+        points = np.stack([c["x"][rows], c["y"][rows], c["z"][rows]], axis=1).reshape(-1, 3)
+        return {"points": points, "cells": comps.sum(axis=1), "polyclonal": (comps > 0).sum(axis=1) >= 2}
 
     def efficiency(self) -> dict:
         return efficiency(self.ledger, self.cfg.survival)
@@ -154,7 +157,7 @@ class ClusterFlux:
         pending = {s: [{"center": f.center, "comps": f.comps, "positions": f.positions, "clone": f.clone,
                         "event": f.event} for f in fs] for s, fs in self.pending.items()}
         return {"rng": self.rng.bit_generator.state, "blood": self.blood.state(), "ledger": self.ledger,
-                "events": self.events, "pending": pending}
+                "events": self.events.state(), "pending": pending}
 
     def set_state(self, state) -> None:
         if not self.rank0:
@@ -163,7 +166,7 @@ class ClusterFlux:
         self.blood.set_state(state["blood"])
         # The ledger and the event log are shared with the shedding and seeding objects: update in place.
         _update_nested(self.ledger, state["ledger"])
-        self.events[:] = [tuple(e) for e in state["events"]]
+        self.events.set_state(state["events"])
         self.pending = {s: [Founders(s, np.asarray(f["center"], float), np.asarray(f["comps"], np.int64),
                                      np.asarray(f["positions"], float).reshape(-1, 3), np.asarray(f["clone"], np.int64),
                                      int(f["event"])) for f in fs] for s, fs in state["pending"].items()}

@@ -26,25 +26,37 @@ from pdemet.scenario import scenario_hash
 DIGEST = "sha256"  # the array holding the digest of all the others
 
 
-def _jsonable(obj):
+BINARY_MIN = 64  # arrays of at least this many values are stored as npz arrays, not as JSON lists
+
+
+def _jsonable(obj, arrays: dict):
+    """``obj`` as JSON-able data; large arrays go to ``arrays`` (stored as such: a checkpoint of a
+    5·10⁵-row event log is a few arrays, not 5·10⁵ JSON lists) and leave a reference behind."""
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {k: _jsonable(v, arrays) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, arrays) for v in obj]
     if isinstance(obj, np.ndarray):
-        return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
+        if obj.size >= BINARY_MIN:
+            key = f"state/{len(arrays)}"
+            arrays[key] = obj
+            return {"__npz__": key}
+        return {"__array__": obj.tolist(), "dtype": str(obj.dtype), "shape": list(obj.shape)}
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
 
 
-def _restore(obj):
+def _restore(obj, arrays: dict):
     if isinstance(obj, dict):
+        if "__npz__" in obj:
+            return arrays[obj["__npz__"]]
         if "__array__" in obj:
-            return np.asarray(obj["__array__"], dtype=obj["dtype"])
-        return {k: _restore(v) for k, v in obj.items()}
+            a = np.asarray(obj["__array__"], dtype=obj["dtype"])
+            return a.reshape(obj["shape"]) if "shape" in obj else a
+        return {k: _restore(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_restore(v) for v in obj]
+        return [_restore(v, arrays) for v in obj]
     return obj
 
 
@@ -82,7 +94,10 @@ def save(sim, run_dir) -> None:
     err = None
     if sim.comm.rank == 0:
         try:
-            arrays["meta"] = np.frombuffer(json.dumps(_jsonable(states)).encode(), dtype=np.uint8)
+            binary = {}
+            meta = json.dumps(_jsonable(states, binary)).encode()
+            arrays.update(binary)
+            arrays["meta"] = np.frombuffer(meta, dtype=np.uint8)
             arrays[DIGEST] = np.frombuffer(_digest(arrays).encode(), dtype=np.uint8)
             with written_aside(run_dir.out / layout.CHECKPOINT) as tmp, open(tmp, "wb") as f:
                 np.savez(f, **arrays)
@@ -114,7 +129,7 @@ def _read(path) -> dict | str:
         digest = data.pop(DIGEST, None)
         if digest is not None and bytes(digest).decode() != _digest(data):
             return damaged.format("its contents do not match their recorded SHA-256")
-        data["meta"] = _restore(json.loads(bytes(data["meta"]).decode()))
+        data["meta"] = _restore(json.loads(bytes(data["meta"]).decode()), data)
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as e:
         return damaged.format(first_line(e))
     return data

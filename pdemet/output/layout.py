@@ -4,7 +4,8 @@
     timeseries.csv         time,organ,clone,cells (∫uᵢ dx) at every output time
     fields/<organ>.vtkhdf  VTKHDF 2.2 unstructured grid, one point array per clone plus "total",
                            one step per output time (ParaView, PyVista)
-    seeding.csv            one row per arrested cluster
+    seeding.h5             the seeding event log (HDF5 columns; pdemet.output.seeding)
+    seeding.csv            its CSV export, on request (``pdemet export RUN_DIR``)
     census.csv             foci per site and output time
     summary.json           status, versions, scenario hash, ledger, foci, timers
     checkpoint.npz         the state to resume from (``--checkpoint-every``)
@@ -18,7 +19,8 @@ from pathlib import Path
 
 SCENARIO = "scenario.toml"
 TIMESERIES = "timeseries.csv"
-SEEDING = "seeding.csv"
+SEEDING = "seeding.h5"
+SEEDING_CSV = "seeding.csv"
 CENSUS = "census.csv"
 SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.npz"
@@ -27,7 +29,7 @@ RENDERS = "renders"
 LOCK = ".pdemet.lock"  # held while a run writes the directory (pdemet.output.lock)
 
 # everything a run writes at the top of its directory (what --overwrite removes, and nothing else)
-OUTPUTS = (SCENARIO, TIMESERIES, SEEDING, CENSUS, SUMMARY, CHECKPOINT, FIELDS, RENDERS)
+OUTPUTS = (SCENARIO, TIMESERIES, SEEDING, SEEDING_CSV, CENSUS, SUMMARY, CHECKPOINT, FIELDS, RENDERS)
 
 
 def is_run_directory(path: str | Path) -> bool:
@@ -41,7 +43,6 @@ def is_run_directory(path: str | Path) -> bool:
 
 
 TIMESERIES_HEADER = ("time", "organ", "clone", "cells")
-SEEDING_HEADER = ("time", "organ", "x", "y", "z", "size", "survived")  # then one column of cells per clone
 CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "support_mm3", "density", "centroid_x", "centroid_y",
                  "centroid_z", "n_clones", "shannon", "simpson", "polyclonal", "focus", "founding_events",
                  "founding_cells", "polyclonal_founders")  # then one clone-fraction column per clone

@@ -12,6 +12,7 @@ import numpy as np
 from pdemet import census
 from pdemet.output import layout
 from pdemet.output.files import GrowingCsv, write_csv
+from pdemet.output.seeding import write_seeding
 from pdemet.output.vtkhdf import VTKHDFWriter
 
 
@@ -123,17 +124,18 @@ class Census(Recorder):
             self.last_foci = state["last_foci"]
 
 
-class EventLog(Recorder):
-    """seeding.csv: one row per arrested cluster (time, organ, position, size, survived, clone counts)."""
+class SeedingLog(Recorder):
+    """seeding.h5: the event log of arrested clusters (pdemet.output.seeding), rewritten when it grew."""
 
     def __init__(self, sim, out):
-        self.events = sim.coupling.events
-        self.rank0 = sim.comm.rank == 0
-        self.table = GrowingCsv(out / layout.SEEDING, (*layout.SEEDING_HEADER, *sim.clone_names))
+        self.sim, self.path, self.written = sim, out / layout.SEEDING, None
 
     def record(self, t):
-        if self.rank0:
-            self.table.write(self.events)
+        log = self.sim.coupling.events
+        if self.sim.comm.rank == 0 and self.written != (len(log), log.failed_seen):
+            write_seeding(self.path, log.columns(), log.failed_table(), log.organs, self.sim.clone_names,
+                          log.log_failed)
+            self.written = (len(log), log.failed_seen)
 
     def finish(self):
         self.record(None)
@@ -143,6 +145,6 @@ def for_simulation(sim, out, resume: bool) -> dict[str, Recorder]:
     """The recorders of a run, by name (the names key their states in checkpoints)."""
     recorders = {"fields": Fields(sim, out, resume), "timeseries": Timeseries(sim, out)}
     if sim.coupling is not None:
-        recorders["seeding"] = EventLog(sim, out)
+        recorders["seeding"] = SeedingLog(sim, out)
         recorders["census"] = Census(sim, out)
     return recorders

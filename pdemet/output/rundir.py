@@ -152,6 +152,15 @@ class Run:
             self._tables["timeseries"] = rows
         return self._tables["timeseries"]
 
+    def seeding(self) -> dict | None:
+        """The seeding event log (:func:`pdemet.output.seeding.read_seeding`); None without cluster flux."""
+        if "seeding" not in self._tables:
+            from pdemet.output.seeding import read_seeding
+
+            p = self.path / layout.SEEDING
+            self._tables["seeding"] = read_seeding(p) if p.is_file() else None
+        return self._tables["seeding"]
+
     def census(self) -> list[dict]:
         """Foci table rows with numbers parsed; [] if census.csv is absent or empty."""
         if "census" not in self._tables:
