@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     mi.add_argument("--out", default=None, help="output .msh (default meshes/ORGAN.msh)")
     mi.add_argument("--size", type=float, default=None, help="remesh a surface input at this size (mm)")
     mi.add_argument("--fix-orientation", action="store_true", help="flip inverted tetrahedra instead of refusing")
+    mi.add_argument("--keep-largest", action="store_true",
+                    help="keep the largest piece of a file of several (e.g. one lung of two) instead of refusing")
     mi.add_argument("--overwrite", action="store_true", help="replace an existing output mesh")
     mm = msub.add_parser("make", help="remake a built-in organ mesh with gmsh (same code as scripts/make_meshes.py)")
     mm.add_argument("organ")
@@ -176,7 +178,8 @@ def cmd_mesh(args) -> int:
     try:
         if args.mesh_command == "import":
             report = import_mesh(args.file, args.organ, args.units, args.out, size=args.size,
-                                 fix_orientation=args.fix_orientation, overwrite=args.overwrite, scale=args.scale)
+                                 fix_orientation=args.fix_orientation, overwrite=args.overwrite, scale=args.scale,
+                                 keep_largest=args.keep_largest)
         else:
             report = make_organ_mesh(args.organ, args.size, args.out)
     except (MeshError, ValueError) as e:

@@ -11,6 +11,8 @@ from pdemet.errors import MeshError
 from pdemet.meshes.geometry import boundary_faces, tet_quality, tet_volumes
 from pdemet.meshes.importer import format_report, import_mesh, make_organ_mesh
 
+from conftest import run_cli
+
 
 def box_mesh(lengths=(2.0, 3.0, 4.0), n=(2, 3, 2)):
     """Tetrahedra of the box [0, L]: each of n[0] x n[1] x n[2] hexahedra split into 6 (Kuhn), positively oriented."""
@@ -154,7 +156,24 @@ def test_refuses_several_pieces(tmp_path):
     refused(two, r"2 separate pieces \(72, 72 tetrahedra\)")
     faces = boundary_faces(tets)
     refused(write(tmp_path / "two.stl", np.vstack([x, x + [5.0, 0, 0]]), [("triangle", np.vstack([faces, faces + len(x)]))]),
-            r"surface of 2 separate pieces")
+            r"surface of 2 separate pieces.*--keep-largest")
+
+
+def test_keep_largest_keeps_one_piece_of_two(tmp_path):
+    """Both lungs in one file: --keep-largest keeps the larger (by elements), as a volume or as a surface."""
+    big, tb = box_mesh()                                   # 2 x 3 x 4 mm, 72 tetrahedra
+    small, ts = box_mesh(lengths=(1.0, 1.0, 1.0), n=(1, 1, 1))  # 6 tetrahedra
+    x = np.vstack([big, small + [5.0, 0, 0]])
+    two = write(tmp_path / "two.vtu", x, [("tetra", np.vstack([ts + len(big), tb]))])
+    report = import_mesh(two, "lung", out=tmp_path / "lung.msh", verify=False, keep_largest=True)
+    assert report["n_tets"] == 72 and report["dropped_pieces"] == 1
+    assert report["volume_mm3"] == pytest.approx(24.0, rel=1e-12)
+    faces = np.vstack([boundary_faces(ts) + len(big), boundary_faces(tb)])
+    surf = write(tmp_path / "two.stl", x, [("triangle", faces)])
+    report = import_mesh(surf, "lung", out=tmp_path / "lung2.msh", verify=False, keep_largest=True)
+    assert report["dropped_pieces"] == 1 and report["volume_mm3"] == pytest.approx(24.0, rel=1e-9)
+    r = run_cli("mesh", "import", two, "--organ", "lung", "--out", tmp_path / "lung3.msh", "--keep-largest")
+    assert r.returncode == 0 and "lung3.msh" in r.stdout, r.stderr
 
 
 def test_fills_closed_surfaces(tmp_path):

@@ -42,7 +42,8 @@ QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat
 
 def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = None, *,
                 size: float | None = None, fix_orientation: bool = False, verify: bool = True,
-                file_format: str | None = None, seed: int = 0, overwrite: bool = False, scale: float = 1.0) -> dict:
+                file_format: str | None = None, seed: int = 0, overwrite: bool = False, scale: float = 1.0,
+                keep_largest: bool = False) -> dict:
     """Check and convert the mesh in ``path`` to a pdemet organ mesh (gmsh ``.msh`` 4.1, mm); return a report.
 
     ``units`` are those of the file's coordinates (``um``, ``mm``, ``cm`` or ``m``), and ``scale`` an extra
@@ -57,7 +58,9 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     refusing the mesh. ``verify`` reads the written file back with DOLFINx
     (skipped where DOLFINx is not installed) and checks its volume.
     ``file_format`` is a meshio format name for unusual suffixes. An existing ``out`` is replaced only with
-    ``overwrite`` (the default ``meshes/<organ>.msh`` may be a shipped mesh).
+    ``overwrite`` (the default ``meshes/<organ>.msh`` may be a shipped mesh). ``keep_largest`` keeps the
+    piece with the most triangles or tetrahedra of a file of several (both lungs, both hemispheres) and drops
+    the others (reported in ``dropped_pieces``); without it such a file is refused.
 
     Raises :class:`MeshError` (one line) for an unreadable or 2D file, no
     tetrahedra or closed surface, other 3D cell types, inverted or flat
@@ -79,17 +82,22 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
                         "surfaces; remesh the volume in its mesher, or import without a size")
     points = cells.points * scale
     tetrahedralized = len(cells.tets) == 0
+    elements, dropped = (cells.tris if tetrahedralized else cells.tets), 0
+    if keep_largest and len(elements):
+        labels = pieces(len(points), elements)  # 0: the piece with the most elements
+        dropped = int(labels.max())
+        elements = elements[labels == 0]
     if tetrahedralized:  # a surface: fill it
-        points, tets, enclosed = fill_surface(points, cells.tris, name, seed=seed, size=size)
+        points, tets, enclosed = fill_surface(points, elements, name, seed=seed, size=size)
     else:
-        tets, enclosed = cells.tets, None
+        tets, enclosed = elements, None
     points, tets = compact(points, tets)
     n_fixed = _check_tetrahedra(points, tets, name, fix_orientation)
     _check_one_piece(points, tets, name)
 
     report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale,
               "input_cells": cells.summary, "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
-              "surface_volume_mm3": enclosed, "fixed_orientation": n_fixed,
+              "surface_volume_mm3": enclosed, "fixed_orientation": n_fixed, "dropped_pieces": dropped,
               "dropped_points": 0 if tetrahedralized else len(cells.points) - len(points)}
     if cells.higher_order:
         report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
@@ -163,7 +171,8 @@ def _check_one_piece(points: np.ndarray, tets: np.ndarray, name: str) -> None:
         sizes = np.bincount(labels)
         shown = ", ".join(str(int(s)) for s in sizes[:5]) + (", ..." if n_pieces > 5 else "")
         raise MeshError(f"{name} has {n_pieces} separate pieces ({shown} tetrahedra); pdemet needs one connected "
-                        "volume per organ: keep the organ's piece only, or import each piece as its own organ")
+                        "volume per organ: import with --keep-largest (keep_largest=True) to keep the largest piece, or "
+                        "import each piece as its own organ")
 
 
 @contextlib.contextmanager
@@ -297,6 +306,8 @@ def format_report(report: dict) -> str:
         f"  quality   min {report['quality_min']:.3f}, median {report['quality_median']:.3f} "
         f"(radius ratio, 1 = regular)",
     ]
+    if report.get("dropped_pieces"):
+        lines.append(f"  dropped   {report['dropped_pieces']} smaller separate piece(s) (--keep-largest)")
     if report.get("fixed_orientation"):
         lines.append(f"  fixed     {report['fixed_orientation']} inverted tetrahedra (two vertices swapped)")
     if report.get("dropped_points"):

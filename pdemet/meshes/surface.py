@@ -58,7 +58,8 @@ def check_closed(points: np.ndarray, tris: np.ndarray, name: str) -> None:
     n = int(labels.max()) + 1
     if n > 1:
         raise MeshError(f"{name} is a surface of {n} separate pieces; pdemet needs one closed surface per organ: "
-                        "keep the organ's outer surface only")
+                        "import with --keep-largest (keep_largest=True) to keep the largest, or keep the organ's "
+                        "outer surface only")
 
 
 def orient_surface(tris: np.ndarray, name: str) -> np.ndarray:
