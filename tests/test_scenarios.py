@@ -2,7 +2,7 @@
 
 import pytest
 
-from pdemet.scenario import ScenarioError, parse_scenario
+from pdemet.scenario import ScenarioError, dump_toml, parse_scenario
 
 from conftest import box_scenario, run_cli
 
@@ -69,6 +69,22 @@ def test_missing_mesh_file_is_one_line_from_the_cli(tmp_path, write_toml):
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("pdemet: error: organs.tissue.mesh: file 'meshes/no_such_organ.msh' not found")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_copied_scenario_does_not_fall_back_to_the_checkouts_meshes(tmp_path):
+    """mesh = "meshes/lung.msh" in a scenario outside the checkout means tmp/meshes/lung.msh, nothing else."""
+    from conftest import ROOT
+
+    data = box_scenario()
+    organ = data["organs"]["tissue"]
+    del organ["box"], organ["cells"]
+    organ["mesh"] = "meshes/lung.msh"
+    assert (ROOT / "meshes" / "lung.msh").is_file()
+    path = tmp_path / "copied.toml"
+    path.write_text(dump_toml(data))
+    r = run_cli("run", path, "--out", tmp_path / "out", "--quiet")  # cwd: the checkout
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"no {tmp_path / 'meshes' / 'lung.msh'} (paths are relative to the scenario file)" in r.stderr
 
 
 @pytest.mark.parametrize("text, expected", [

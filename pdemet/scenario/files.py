@@ -27,14 +27,10 @@ def load_toml(path: str | Path) -> dict:
 
 
 def resolve_path(name: str, base_dir: Path) -> Path | None:
-    """Resolve a file named in a scenario: absolute, relative to the scenario, the cwd, or the pdemet checkout."""
-    p = Path(name)
-    if p.is_absolute():
-        return p if p.is_file() else None
-    for root in (base_dir, Path.cwd(), REPO_DIR):
-        if (root / p).is_file():
-            return (root / p).resolve()
-    return None
+    """Resolve a file named in a scenario: absolute, or relative to the scenario file's directory only (a
+    scenario copied elsewhere must not silently pick up another file of the same name)."""
+    p = Path(name) if Path(name).is_absolute() else Path(base_dir) / name
+    return p.resolve() if p.is_file() else None
 
 
 def dump_toml(data: Any) -> str:

@@ -125,8 +125,8 @@ def _parse_organ(t: Table, name: str, n_clones: int, base_dir: Path) -> OrganCon
     if mesh is not None:
         mesh_path = resolve_path(mesh, base_dir)
         if mesh_path is None:
-            fail(t.key("mesh"), f"file {mesh!r} not found (relative to the scenario, the working directory or the "
-                                "pdemet checkout); run `make meshes` or fix the path")
+            fail(t.key("mesh"), f"file {mesh!r} not found: no {Path(base_dir) / mesh} (paths are relative to the "
+                                "scenario file); fix the path, or run `make meshes` for the built-in organs")
     degree = t.number("element_degree", 1, integer=True, positive=True, maximum=2)
     refine = t.number("refine", 0, integer=True, nonneg=True, maximum=4)
     term_names = t.strings("terms", ["diffusion", "logistic"])
