@@ -273,3 +273,34 @@ def test_scale_multiplies_after_the_units(tmp_path):
     assert math.isclose(r["volume_mm3"], 24.0, rel_tol=1e-12)
     with pytest.raises(MeshError, match="scale: got -1.0, expected a positive factor"):
         import_mesh(src, "box", scale=-1.0, out=tmp_path / "c.msh", verify=False)
+
+
+def _segmentation_like_surface():
+    """The 2 x 3 x 4 mm box surface as a segmentation exports it: one triangle split at a point 1 nm off the
+    middle of an edge (two slivers, and their neighbour split the same way) and one facet written twice."""
+    x, tets = box_mesh(n=(4, 6, 8))
+    f = boundary_faces(tets)
+    a, b, c = f[0]
+    k = next(i for i, t in enumerate(f) if i and {a, b} <= set(t))
+    m = len(x)
+    normal = np.cross(x[b] - x[a], x[c] - x[a])
+    x = np.vstack([x, 0.5 * (x[a] + x[b]) + 1e-9 * normal / np.linalg.norm(normal)])
+    split = []
+    for t in (f[0], f[k]):
+        for p in range(3):
+            u, v, w = t[p], t[(p + 1) % 3], t[(p + 2) % 3]
+            if {u, v} == {a, b}:
+                split += [[u, m, w], [m, v, w]]
+    tris = np.vstack([np.delete(f, [0, k], axis=0), split, f[5:6]])  # f[5] twice: an overlapping facet pair
+    return x, tris
+
+
+@pytest.mark.parametrize("size", [None, 0.5])
+def test_a_segmentation_like_surface_imports_in_mm_and_um(tmp_path, size):
+    x, tris = _segmentation_like_surface()
+    mm = write(tmp_path / "seg.stl", x, [("triangle", tris)])
+    report = import_mesh(mm, "kidney", out=tmp_path / "kidney.msh", size=size, verify=False)
+    assert report["dropped_triangles"] == 1 and report["volume_mm3"] == pytest.approx(24.0, rel=1e-9)
+    um = write(tmp_path / "seg_um.stl", x * 1000.0, [("triangle", tris)])  # the same surface in micrometres
+    report = import_mesh(um, "kidney", units="um", out=tmp_path / "kidney_um.msh", size=size, verify=False)
+    assert report["volume_mm3"] == pytest.approx(24.0, rel=1e-9) and not report["warnings"]

@@ -33,7 +33,7 @@ from pdemet.meshes.geometry import (boundary_faces, compact, pieces, degenerate,
 from pdemet.meshes.msh import MSH_OPTIONS, add_physical_groups, write_atomically
 from pdemet.meshes.readers import read_cells, read_tets
 from pdemet.meshes.session import gmsh_model
-from pdemet.meshes.surface import fill_surface
+from pdemet.meshes.surface import drop_repeated_triangles, fill_surface
 
 UNITS: dict[str, float] = {"um": 1e-3, "mm": 1.0, "cm": 10.0, "m": 1000.0}  # factor to millimetres
 QUALITY_MEASURE = "radius ratio 3*r_in/R_circ (1 = regular tetrahedron, 0 = flat)"
@@ -82,7 +82,9 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
                         "surfaces; remesh the volume in its mesher, or import without a size")
     points = cells.points * scale
     tetrahedralized = len(cells.tets) == 0
-    elements, dropped = (cells.tris if tetrahedralized else cells.tets), 0
+    elements, dropped, repaired = (cells.tris if tetrahedralized else cells.tets), 0, 0
+    if tetrahedralized:
+        elements, repaired = drop_repeated_triangles(elements)
     if keep_largest and len(elements):
         labels = pieces(len(points), elements)  # 0: the piece with the most elements
         dropped = int(labels.max())
@@ -98,6 +100,7 @@ def import_mesh(path, organ: str, units: str = "mm", out: Path | str | None = No
     report = {"organ": organ, "source": str(path), "units": units, "scale_to_mm": scale,
               "input_cells": cells.summary, "tetrahedralized": tetrahedralized, "surface_remeshed_mm": size,
               "surface_volume_mm3": enclosed, "fixed_orientation": n_fixed, "dropped_pieces": dropped,
+              "dropped_triangles": repaired,
               "dropped_points": 0 if tetrahedralized else len(cells.points) - len(points)}
     if cells.higher_order:
         report["note"] = "higher-order tetrahedra reduced to linear ones (their corner vertices)"
@@ -306,6 +309,8 @@ def format_report(report: dict) -> str:
         f"  quality   min {report['quality_min']:.3f}, median {report['quality_median']:.3f} "
         f"(radius ratio, 1 = regular)",
     ]
+    if report.get("dropped_triangles"):
+        lines.append(f"  dropped   {report['dropped_triangles']} repeated or zero-area surface triangles")
     if report.get("dropped_pieces"):
         lines.append(f"  dropped   {report['dropped_pieces']} smaller separate piece(s) (--keep-largest)")
     if report.get("fixed_orientation"):

@@ -43,6 +43,17 @@ def fill_surface(points: np.ndarray, tris: np.ndarray, name: str, *, seed: int =
     return points, tets, enclosed
 
 
+def drop_repeated_triangles(tris: np.ndarray) -> tuple[np.ndarray, int]:
+    """The triangles without the ones that repeat another (the same three vertices: an overlapping facet
+    pair, a common defect of exported segmentations) or a vertex of their own (zero area); how many dropped."""
+    keep = (tris[:, 0] != tris[:, 1]) & (tris[:, 1] != tris[:, 2]) & (tris[:, 0] != tris[:, 2])
+    _, first = np.unique(np.sort(tris, axis=1), axis=0, return_index=True)
+    unique = np.zeros(len(tris), dtype=bool)
+    unique[first] = True
+    keep &= unique
+    return tris[keep], int((~keep).sum())
+
+
 def check_closed(points: np.ndarray, tris: np.ndarray, name: str) -> None:
     """A surface to fill must be one closed, manifold piece."""
     edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
