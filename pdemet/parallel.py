@@ -45,6 +45,7 @@ def abort_alone(comm, message: str, code: int = 1) -> None:
     """One line from the failing rank, then stop every rank of the job (never returns)."""
     print(f"pdemet: error: rank {comm.rank} of {comm.size}: {message}; the other ranks were stopped",
           file=sys.stderr, flush=True)
+    time.sleep(0.5)  # let mpiexec forward the line before the abort tears its output streams down
     try:
         comm.Abort(code)
     finally:  # MPI_Abort may return before the process manager kills this rank: run nothing more
