@@ -304,3 +304,66 @@ def test_a_segmentation_like_surface_imports_in_mm_and_um(tmp_path, size):
     um = write(tmp_path / "seg_um.stl", x * 1000.0, [("triangle", tris)])  # the same surface in micrometres
     report = import_mesh(um, "kidney", units="um", out=tmp_path / "kidney_um.msh", size=size, verify=False)
     assert report["volume_mm3"] == pytest.approx(24.0, rel=1e-9) and not report["warnings"]
+
+
+def _marching_cubes_lobe(voxel=0.4):
+    """A lobe segmented on 0.4 mm voxels and exported by marching cubes (VTK's contour of the binary mask):
+    its surface is a staircase of ~45-90 degree steps, as a real segmentation's (mm)."""
+    import pyvista
+
+    n = (int(18 / voxel), int(12 / voxel), int(10 / voxel))
+    grid = pyvista.ImageData(dimensions=n, spacing=(voxel,) * 3, origin=(-9.0, -6.0, -5.0))
+    x = grid.points
+    f = (x[:, 0] / 8) ** 2 + (x[:, 1] / 5) ** 2 + (x[:, 2] / 4) ** 2 - 1
+    for c, r, s in (((4, 2, 2), 2.0, 0.5), ((-3, -3, 1), 1.5, -0.4), ((0, 4, -2), 2.5, 0.3)):
+        f += s * np.exp(-np.sum((x - np.array(c, float)) ** 2, axis=1) / r ** 2)
+    grid["mask"] = (f < 0).astype(float)
+    surface = grid.contour([0.5], scalars="mask").triangulate().clean()
+    return np.asarray(surface.points, float), surface.faces.reshape(-1, 4)[:, 1:]
+
+
+@pytest.mark.parametrize("size", [0.6, 1.2])
+def test_a_marching_cubes_surface_remeshes(tmp_path, size):
+    """gmsh's 40-degree feature split fails on a voxel staircase ("Wrong topology of boundary mesh for
+    parametrization", as on a real human liver); the import then remeshes it without feature edges."""
+    from pdemet.meshes.surface import _GmshFailed, _tetrahedralize, enclosed_volume
+
+    x, tris = _marching_cubes_lobe()
+    with pytest.raises(_GmshFailed, match="topology"):
+        _tetrahedralize(x, tris, 0, size, 40.0)
+    path = write(tmp_path / "lobe.stl", x, [("triangle", tris)])
+    report = import_mesh(path, "lung", out=tmp_path / "lung.msh", size=size, verify=True)
+    enclosed = abs(enclosed_volume(x, tris))
+    assert report["surface_volume_mm3"] == pytest.approx(enclosed, rel=1e-9)
+    assert report["volume_mm3"] == pytest.approx(enclosed, rel=0.03)  # the remeshed surface cuts the steps
+    assert report["dolfinx_volume_mm3"] == pytest.approx(report["volume_mm3"], rel=1e-9)
+    assert report["quality_min"] > 0.05 and report["n_tets"] > 20
+
+
+def test_a_remeshing_too_coarse_for_the_surface_is_refused(tmp_path):
+    x, tris = _marching_cubes_lobe()
+    path = write(tmp_path / "lobe.stl", x, [("triangle", tris)])
+    with pytest.raises(MeshError, match=r"remeshed at 2.5 mm encloses .* too coarse for its shape .*; use "
+                                        r"a smaller --size"):
+        import_mesh(path, "lung", out=tmp_path / "lung.msh", size=2.5, verify=False)
+
+
+def test_a_fissure_thinner_than_the_size_is_refused_in_one_line(tmp_path):
+    """Fissures one voxel (0.25 mm) wide: remeshed at 1 mm the surface crosses itself (gmsh: "Invalid boundary
+    mesh (overlapping facets)", as on a real phantom brain); the message names the thin parts and the fix."""
+    import pyvista
+
+    voxel = 0.25
+    grid = pyvista.ImageData(dimensions=(72, 48, 40), spacing=(voxel,) * 3, origin=(-9.0, -6.0, -5.0))
+    x = grid.points
+    inside = (x[:, 0] / 8) ** 2 + (x[:, 1] / 5) ** 2 + (x[:, 2] / 4) ** 2 < 1
+    fissures = np.any([(np.abs(x[:, 0] - k) < 0.2) & (x[:, 2] > -2.5) for k in (-4, 0, 4)], axis=0)
+    grid["mask"] = (inside & ~fissures).astype(float)
+    surface = grid.contour([0.5], scalars="mask").triangulate().clean()
+    path = write(tmp_path / "fissured.stl", np.asarray(surface.points, float),
+                 [("triangle", surface.faces.reshape(-1, 4)[:, 1:])])
+    with pytest.raises(MeshError, match=r"remeshed at 1 mm intersects itself .*thinner than 1 mm .*smaller "
+                                        r"--size, or none"):
+        import_mesh(path, "brain", out=tmp_path / "brain.msh", size=1.0, verify=False)
+    report = import_mesh(path, "brain", out=tmp_path / "brain.msh", size=0.6, verify=False)
+    assert report["n_tets"] > 1000

@@ -35,8 +35,12 @@ def fill_surface(points: np.ndarray, tris: np.ndarray, name: str, *, seed: int =
         tris, enclosed = tris[:, [1, 0, 2]], -enclosed
     points, tets = tetrahedralize(points, tris, seed=seed, size=size)
     filled = float(np.abs(tet_volumes(points, tets)).sum())
-    # the surface's own triangles enclose exactly the tetrahedra; a remeshed curved surface a little less
-    if not math.isclose(filled, enclosed, rel_tol=1e-6 if size is None else 0.05):
+    # a remeshed curved surface encloses a little less than the original; its own triangles exactly as much
+    if size is not None and not math.isclose(filled, enclosed, rel_tol=0.05):
+        raise MeshError(f"the surface of {name} remeshed at {size:g} mm encloses {filled:.6g} of its "
+                        f"{enclosed:.6g} mm^3 ({abs(filled / enclosed - 1):.1%} off): {size:g} mm is too coarse "
+                        "for its shape (curvature, thin parts); use a smaller --size")
+    if size is None and not math.isclose(filled, enclosed, rel_tol=1e-6):
         raise MeshError(f"the tetrahedra gmsh made fill {filled:.6g} mm^3 of the {enclosed:.6g} mm^3 inside "
                         f"the surface of {name}; the surface may intersect itself: repair it (e.g. in MeshLab "
                         "or meshfix)")
@@ -102,14 +106,46 @@ def enclosed_volume(points: np.ndarray, tris: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum()) / 6.0
 
 
+# Feature angles tried in turn when a surface is remeshed. 40 degrees keeps the sharp edges of a designed
+# surface; a segmentation's marching-cubes staircase has ~45-90 degree steps everywhere, which 40 degrees cuts
+# into patches gmsh cannot parametrize ("Wrong topology of boundary mesh"), so the next try detects no
+# features and lets gmsh split the surface only where it must to parametrize it.
+FEATURE_ANGLES_DEG = (40.0, 180.0)
+
+
 def tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
                    size: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fill the closed triangulated surface with tetrahedra (gmsh Delaunay).
 
     Without ``size`` the surface triangles are kept as they are (the interior
     grades from their sizes); with ``size`` (mm) the surface is first remeshed
-    with triangles of about that size (gmsh ``classifySurfaces`` + ``createGeometry``).
+    with triangles of about that size (gmsh ``classifySurfaces`` + ``createGeometry``,
+    at each of :data:`FEATURE_ANGLES_DEG` until one works).
     """
+    if size is None:
+        return _tetrahedralize(points, tris, seed, None, None)
+    failures = []
+    for angle in FEATURE_ANGLES_DEG:
+        try:
+            return _tetrahedralize(points, tris, seed, size, angle)
+        except _GmshFailed as e:
+            failures.append(e)
+    if any(e.step == "fill" for e in failures):  # remeshed, then the new surface crossed itself
+        raise MeshError(f"the surface remeshed at {size:g} mm intersects itself ({failures[-1].reason}): it has "
+                        f"parts thinner than {size:g} mm (a fissure, a fold); use a smaller --size, or none to "
+                        "keep the surface's own triangles") from None
+    raise MeshError(f"gmsh could not remesh the surface at {size:g} mm ({failures[-1].reason}); import it "
+                    "without --size to keep its own triangles, or smooth it (e.g. in MeshLab)") from None
+
+
+class _GmshFailed(Exception):
+    def __init__(self, step: str, reason: str):
+        super().__init__(reason)
+        self.step, self.reason = step, reason
+
+
+def _tetrahedralize(points, tris, seed, size, feature_angle):
+    """One try of :func:`tetrahedralize`; :class:`_GmshFailed` says which step gmsh failed in."""
     options = {"General.NumThreads": 1, "Mesh.MaxNumThreads2D": 1, "Mesh.MaxNumThreads3D": 1,
                "Mesh.RandomSeed": int(seed), "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1,
                "Mesh.Optimize": 1, "Mesh.ElementOrder": 1}
@@ -120,22 +156,25 @@ def tetrahedralize(points: np.ndarray, tris: np.ndarray, seed: int = 0,
         surf = gmsh.model.addDiscreteEntity(2)
         gmsh.model.mesh.addNodes(2, surf, np.arange(1, len(points) + 1), points.ravel())
         gmsh.model.mesh.addElementsByType(surf, 2, [], (tris + 1).ravel())
-        step = "fill the surface with tetrahedra"
-        try:
-            surfaces = [surf]
-            if size is not None:
-                step = f"remesh the surface at {size:g} mm"
-                # patches split at sharp (> 40 degree) edges, each re-parametrised so it can be remeshed
-                gmsh.model.mesh.classifySurfaces(math.radians(40.0), True, True, math.pi)
+        surfaces = [surf]
+        if size is not None:
+            try:  # patches split at edges sharper than the feature angle, each re-parametrised
+                gmsh.model.mesh.classifySurfaces(math.radians(feature_angle), True, True, math.pi)
                 gmsh.model.mesh.createGeometry()
                 surfaces = [t for _, t in gmsh.model.getEntities(2)]
+                gmsh.model.mesh.generate(2)
+            except Exception as e:
+                raise _GmshFailed("remesh", first_line(e)) from None
+        try:
             loop = gmsh.model.geo.addSurfaceLoop(surfaces)
             gmsh.model.geo.addVolume([loop])
             gmsh.model.geo.synchronize()
             gmsh.model.mesh.generate(3)
         except Exception as e:
-            raise MeshError(f"gmsh could not {step} ({first_line(e)}); the surface must be closed, without "
-                            "self-intersections; repair or smooth it (e.g. in MeshLab or meshfix)") from None
+            if size is not None:
+                raise _GmshFailed("fill", first_line(e)) from None
+            raise MeshError(f"gmsh could not fill the surface with tetrahedra ({first_line(e)}); the surface must "
+                            "be closed, without self-intersections; repair it (e.g. in MeshLab or meshfix)") from None
         x, tets = model_tets()
     if len(tets) == 0:
         raise MeshError("gmsh made no tetrahedra inside the surface; the surface must be closed and not "
