@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pdemet", description="Polyclonal metastasis: multi-clone reaction–diffusion "
                                 "on organ meshes coupled by a cluster flux.")
     p.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
@@ -213,7 +213,7 @@ def cmd_bench(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "render" or (args.command == "view" and args.html):
         # Off-screen rendering through EGL: no X server needed (and no warning about a missing one).
         os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")

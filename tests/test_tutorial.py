@@ -98,3 +98,37 @@ def test_notebook_executes(tmp_path, monkeypatch):
     assert "shed == circulating + cleared + killed + arrested: True" in out
     assert (tmp_path / "out" / "sweep" / "sweep_summary.csv").is_file()
     assert (tmp_path / "out" / "quick" / "renders").is_dir()
+
+
+def _cli_args(block: str) -> list[str | None] | None:
+    """The arguments of the first ``pdemet_cli(...)`` call in a Python block: constants as the shell writes
+    them, a path built as ``X / "name"`` as its last name, any other expression as None (matches any word)."""
+    import ast
+
+    for node in ast.walk(ast.parse(block)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "pdemet_cli":
+            def word(a):
+                if isinstance(a, ast.Constant):
+                    return str(a.value)
+                if isinstance(a, ast.BinOp) and isinstance(a.right, ast.Constant):
+                    return str(a.right.value)
+                return None
+            return [word(a) for a in node.args]
+    return None
+
+
+def test_every_shell_command_is_run_by_the_notebook():
+    """Each `pdemet ...` line of the tutorial's shell blocks is the `pdemet_cli(...)` call of the Python block
+    after it, so test_notebook_executes runs it; the first block (make install, jupyter) is CI's own set-up."""
+    fences = md_fences()
+    shell = [k for k, (info, _) in enumerate(fences) if info == "sh"]
+    assert shell and "make install" in fences[shell[0]][1]
+    for k in shell[1:]:
+        lines = [line.split("#")[0].split() for line in fences[k][1].splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0][0] == "pdemet", fences[k][1]
+        words = lines[0][1:]
+        following = next((body for info, body in fences[k + 1:] if info == "python"), "")
+        args = _cli_args(following)
+        assert args is not None, f"no pdemet_cli(...) after the shell block {fences[k][1]!r}"
+        assert len(args) == len(words) and all(a is None or Path(w).name == a or w == a for a, w in zip(args, words)), \
+            f"the shell block {fences[k][1]!r} and the pdemet_cli call after it differ: {args}"
