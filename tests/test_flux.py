@@ -228,3 +228,46 @@ def test_export_writes_the_event_log_as_csv(tmp_path):
     assert [int(v) for v in row[8:]] == log["columns"]["clones"][k].tolist()
     r = run_cli("export", tmp_path)
     assert r.returncode == 2 and "no seeding.h5 in" in r.stderr and r.stderr.count("\n") == 1
+
+
+def _injection_scenario(**injection):
+    data = flux_scenario(growth=False, t_end=1.0)
+    data["organs"]["primary"]["initial"]["density"] = 0.0  # the tail-vein assay: no primary tumor
+    data["cluster_flux"].update(sizes={"max_size": 50}, survival={"single": 0.05, "exponent": 1.0})
+    data["cluster_flux"]["injection"] = {"time": 0.3, "cells": 3000, "size": 30, **injection}
+    return data
+
+
+def test_an_injection_enters_the_blood_once_and_every_cell_is_accounted_for():
+    sim = Simulation.from_dict(_injection_scenario(fractions=[0, 1, 0, 0]))
+    sim.run()
+    c, k = sim.coupling.ledger["cells"], sim.coupling.ledger["clusters"]
+    assert (c["injected"], k["injected"], c["shed"]) == (3000.0, 100.0, 0.0)
+    assert c["injected"] == c["circulating"] + c["cleared_in_circulation"] + c["killed_in_circulation"] + c["arrested"]
+    assert c["arrested"] == c["seeded"] + c["failed_to_colonize"] and c["seeded"] > 0
+    events = sim.coupling.events.columns()
+    assert len(events["time"]) == k["arrested"] and np.all(events["time"] >= 0.3)
+    assert np.all(events["clones"][:, 1] == 30) and np.all(np.delete(events["clones"], 1, axis=1) == 0)
+    green = sim.clone_index("green")
+    sites = sum(sim.total_cells(s, green) for s in ("lung", "liver"))
+    assert sites == pytest.approx(c["seeded"] - c["pending"], rel=1e-9)  # seeded cells are all green
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"injection": {"cells": 10, "size": 60}}, r"injection.size: got 60, larger than sizes.max_size = 50"),
+    ({"injection": {"cells": 10, "size": 30}}, r"injection.cells: got 10, fewer than one cluster of size 30"),
+    ({"injection": {"cells": 100, "time": 1.0}}, r"injection.time: got 1, not before simulation.t_end"),
+    ({"injection": {"cells": 100, "fractions": [1, 0]}}, r"injection.fractions: got 2 values, expected 4"),
+    ({"injection": {"size": 2}}, r"injection.cells: missing"),
+    ({"mode": "mean_field"}, r"cluster_flux.injection: an injection is a set of clusters: use mode"),
+])
+def test_a_bad_injection_is_refused_in_one_line(change, match):
+    from pdemet.errors import ScenarioError
+
+    data = _injection_scenario()
+    if "injection" in change:
+        data["cluster_flux"]["injection"] = change["injection"]
+    else:
+        data["cluster_flux"].update(change)
+    with pytest.raises(ScenarioError, match=match):
+        Simulation.from_dict(data)

@@ -12,6 +12,7 @@ import numpy as np
 
 from pdemet.errors import fail
 from pdemet.flux.events import LOG_FAILED
+from pdemet.flux.injection import Injection
 from pdemet.flux.laws import (ArrestLaw, ClearanceLaw, Cooperation, PowerArrest, PowerClearance, PowerLaw, Rim,
                               SheddingWeight, SizeLaw, SurvivalLaw, param_names, read_law)
 from pdemet.validation import Table
@@ -89,6 +90,7 @@ class ClusterFluxConfig:
     log_failed: str = "all"             # failed arrests in seeding.h5: "all" | "sample" | "count" (flux/events.py)
     log_sample_every: int = 100         # "sample": every n-th failed arrest is logged, with weight n
     routing: dict[str, SiteRouting] = field(default_factory=dict)
+    injection: Injection | None = None  # a tail-vein bolus ([cluster_flux.injection]; flux/injection.py)
 
     def to_dict(self) -> dict:
         return {"enabled": self.enabled, "mode": self.mode, "shedding_rate": self.shedding_rate,
@@ -98,7 +100,8 @@ class ClusterFluxConfig:
                 "log_failed": self.log_failed, "log_sample_every": self.log_sample_every,
                 "sizes": self.sizes.to_dict(),
                 "circulation": self.circulation.to_dict(),
-                "survival": {"law": self.survival.name, **self.survival.to_dict()}}
+                "survival": {"law": self.survival.name, **self.survival.to_dict()},
+                **({"injection": self.injection.to_dict()} if self.injection else {})}
 
 
 ROUTING_KEYS = ("first_pass", "blood_flow_fraction", "arrest_law", "vascular_contrast", "vascular_length")
@@ -136,9 +139,33 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
     v = t.table("survival")
     cfg.survival = read_law(v, "survival", "law", "cooperation")
     v.done()
+    if "injection" in t.data:
+        cfg.injection = _parse_injection(t.table("injection"), cfg, scenario)
     t.done()
     cfg.routing = parse_routing(scenario)
     return cfg
+
+
+def _parse_injection(i: Table, cfg: ClusterFluxConfig, scenario) -> Injection:
+    fractions = i.numbers("fractions", scenario.n_clones, nonneg=True, scalar_ok=False) if i.has("fractions") else []
+    inj = Injection(time=i.number("time", 0.0, nonneg=True, unit="days"),
+                    cells=i.number("cells", integer=True, positive=True, unit="cells"),
+                    size=i.number("size", 1, integer=True, positive=True, unit="cells"),
+                    fractions=tuple(fractions))
+    i.done()
+    if cfg.mode != "stochastic":
+        fail("cluster_flux.injection", "an injection is a set of clusters: use mode = \"stochastic\"")
+    if inj.size > cfg.sizes.max_size:
+        fail("cluster_flux.injection.size", f"got {inj.size}, larger than sizes.max_size = {cfg.sizes.max_size}; "
+                                            "raise sizes.max_size")
+    if inj.cells < inj.size:
+        fail("cluster_flux.injection.cells", f"got {inj.cells}, fewer than one cluster of size {inj.size}")
+    if inj.fractions and sum(inj.fractions) <= 0:
+        fail("cluster_flux.injection.fractions", "all zero; give each clone's share of the injected cells")
+    if inj.time >= scenario.simulation.t_end:
+        fail("cluster_flux.injection.time", f"got {inj.time:g}, not before simulation.t_end = "
+                                            f"{scenario.simulation.t_end:g} days")
+    return inj
 
 
 def parse_routing(scenario) -> dict[str, SiteRouting]:

@@ -63,6 +63,8 @@ class ClusterFlux:
         removal, arriving = None, None
         if self.rank0:
             shed = self.shedding.shed(t, dt, np.array(u), prim.weights, self.vasculature[self.primary](prim.points))
+            if self.cfg.injection and self.cfg.injection.due(t, dt):  # a tail-vein bolus (flux/injection.py)
+                shed = self.cfg.injection.add(shed, self.K, self.rng, self.ledger)
             arriving = self.seeding.arrive(self.blood.step(t, dt, shed, self.ledger))
             removal = shed.removal
         self._apply(self.primary, removal)
@@ -172,11 +174,12 @@ class ClusterFlux:
                                      int(f["event"])) for f in fs] for s, fs in state["pending"].items()}
 
     def body_cells(self) -> float:
-        """Cells everywhere: fields + circulation + everything that left (for conservation checks)."""
+        """Cells everywhere: fields + circulation + everything that left, less what was injected (for
+        conservation checks: it changes only by growth and death in the fields)."""
         fields = sum(float(o.cells_per_clone().sum()) for o in self.organs.values())
         c = self.ledger["cells"]
         return fields + c["circulating"] + c["cleared_in_circulation"] + c["killed_in_circulation"] + \
-            c["failed_to_colonize"] + c["pending"]
+            c["failed_to_colonize"] + c["pending"] - c["injected"]
 
 
 def _update_nested(target: dict, source: dict) -> None:

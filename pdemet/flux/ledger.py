@@ -1,6 +1,6 @@
-"""Where every shed cell went: cells and clusters per outcome, per site organ and by cluster size.
+"""Where every shed (or injected) cell went: cells and clusters per outcome, per site organ and by cluster size.
 
-    shed = circulating + cleared_in_circulation + killed_in_circulation + arrested
+    shed + injected = circulating + cleared_in_circulation + killed_in_circulation + arrested
     arrested = failed_to_colonize + seeded          (exactly, in both engines)
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-LEDGER_KEYS = ("shed", "circulating", "cleared_in_circulation", "killed_in_circulation", "arrested",
+LEDGER_KEYS = ("shed", "injected", "circulating", "cleared_in_circulation", "killed_in_circulation", "arrested",
                "failed_to_colonize", "seeded")
 
 
