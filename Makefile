@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= results/default
 SCENARIO ?= pdemet/scenarios/default.toml
 
-.PHONY: install demo test meshes bench repro clean
+.PHONY: install demo test meshes bench repro experiments clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ repro: install
 	cd scripts && for s in polyclonal clusters_vs_singles aceto therapy prediction organs; do \
 		../$(PY) repro_$$s.py || exit 1; done
 	$(PY) scripts/published_table.py
+
+# The experiments of Cheung et al. 2016 as simulations on the adaptive sites (docs/experiments.md).
+experiments: install
+	cd scripts && ../$(PY) experiment_tail_vein.py --finer && ../$(PY) experiment_two_color.py
 
 bench: install
 	$(PY) -m pip install -q -e '.[fem,test,bench]'

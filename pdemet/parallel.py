@@ -1,4 +1,5 @@
-"""Failures on N ranks: a rank that fails alone must not leave the others waiting forever.
+"""Failures and signals on N ranks: a rank that fails alone must not leave the others waiting forever,
+and a Ctrl-C or SIGTERM is acted on by every rank at the same step.
 
 A failure that every rank meets at the same point (a step that cannot be taken, a scenario error shared
 by broadcast) ends the run in order: summary, exit status. A failure on one rank only (a full disk on the
@@ -50,3 +51,39 @@ def abort_alone(comm, message: str, code: int = 1) -> None:
         comm.Abort(code)
     finally:  # MPI_Abort may return before the process manager kills this rank: run nothing more
         os._exit(code)
+
+
+class InterruptFlag:
+    """SIGINT (Ctrl-C) and SIGTERM (``kill``, a batch system's time limit) set a flag that all ranks agree
+    on each step, instead of raising mid-step: the run then ends as "interrupted" with a checkpoint."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self, comm):
+        self.comm, self.flag, self.signum, self.previous = comm, False, None, {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                sig = getattr(signal, name)
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.flag, self.signum = True, signum
+
+    def is_set(self) -> bool:
+        from pdemet.backend import MPI
+
+        return bool(self.comm.allreduce(int(self.flag), op=MPI.MAX))
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
+        return False

@@ -251,7 +251,7 @@ class Simulation:
         bar = _progress(self, progress)
         wall0 = _time.perf_counter()
         status, error, good_state = "completed", None, True
-        interrupted = _InterruptFlag(self.comm)
+        interrupted = parallel.InterruptFlag(self.comm)
         agreement = self.comm.Dup()  # for failure agreement only (see pdemet.parallel)
         # The handler stays installed through the final writes, so a late Ctrl-C cannot cut them short.
         with interrupted:
@@ -378,7 +378,7 @@ class Simulation:
             "versions": {"pdemet": __version__, "dolfinx": dolfinx.__version__,
                          "petsc": ".".join(map(str, PETSc.Sys.getVersion()))},
             "scenario_sha256": _scenario.scenario_hash(self.scenario),
-            "meshes": self._mesh_files(),
+            "meshes": _scenario.files.mesh_files(self.scenario),
             "warnings": list(self.warnings),
         }
         for coupling in self.couplings:
@@ -387,52 +387,8 @@ class Simulation:
             summary.update(run_dir.summary())
         return summary
 
-    def _mesh_files(self) -> dict:
-        """Each organ's mesh file (as resolved) and its SHA-256: which anatomy a run used ({} for boxes)."""
-        import hashlib
-
-        out = {}
-        for name, o in self.scenario.organs.items():
-            if o.mesh is not None and Path(o.mesh).is_file():
-                out[name] = {"path": str(o.mesh), "sha256": hashlib.sha256(Path(o.mesh).read_bytes()).hexdigest()}
-        return out
-
     def resolved_scenario(self) -> dict:
         return _scenario.resolved(self.scenario)
-
-
-class _InterruptFlag:
-    """SIGINT (Ctrl-C) and SIGTERM (``kill``, a batch system's time limit) set a flag that all ranks agree
-    on each step, instead of raising mid-step: the run then ends as "interrupted" with a checkpoint."""
-
-    SIGNALS = ("SIGINT", "SIGTERM")
-
-    def __init__(self, comm):
-        self.comm, self.flag, self.signum, self.previous = comm, False, None, {}
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for name in self.SIGNALS:
-                sig = getattr(signal, name)
-                self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.flag, self.signum = True, signum
-
-    def is_set(self) -> bool:
-        return bool(self.comm.allreduce(int(self.flag), op=MPI.MAX))
-
-    def __exit__(self, *exc):
-        import signal
-
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-        self.previous = {}
-        return False
 
 
 def _progress(sim, enabled):

@@ -33,6 +33,17 @@ def resolve_path(name: str, base_dir: Path) -> Path | None:
     return p.resolve() if p.is_file() else None
 
 
+def mesh_files(scenario) -> dict:
+    """Each organ's mesh file (as resolved) and its SHA-256: which anatomy a run used ({} for boxes)."""
+    import hashlib
+
+    out = {}
+    for name, o in scenario.organs.items():
+        if o.mesh is not None and Path(o.mesh).is_file():
+            out[name] = {"path": str(o.mesh), "sha256": hashlib.sha256(Path(o.mesh).read_bytes()).hexdigest()}
+    return out
+
+
 def dump_toml(data: Any) -> str:
     """Write nested dicts of plain values as TOML (tomllib only reads)."""
     lines: list[str] = []
