@@ -45,3 +45,18 @@ def test_two_colors_look_monochrome_when_the_primary_is_segregated(tmp_path):
     assert frac[0.0]["multicolored"] >= 0.9 > 0.5 > frac[1.0]["multicolored"]
     for f in frac.values():
         assert f["multicolored_of_polyclonal"] <= f["expected_multicolored_random"] + 0.05
+
+
+def test_controls_single_cells_and_k14_knockdown(tmp_path):
+    """Single cells grow monoclonal foci only; weaker cohesion at shedding (K14 knockdown) sheds smaller
+    clusters and lowers the metastatic burden; the default's foci are polyclonal."""
+    script = ROOT / "scripts" / "experiment_controls.py"
+    r = subprocess.run([sys.executable, str(script), "--quick", "--only", "singles", "k14_0.2", "--out",
+                        str(tmp_path)], capture_output=True, text=True, timeout=900, cwd=ROOT / "scripts")
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "result.json").read_text())["parameters"]["results"]
+    default, singles, k14 = res["default"], res["single cells only"], res["K14 knockdown, cohesion 0.2"]
+    assert default["polyclonal"] / default["foci"] >= 0.9 and default["foci"] >= 20
+    assert singles["polyclonal"] == singles["several_founders"] == 0 and singles["mean_shed_cluster"] == 1
+    assert 1 < k14["mean_shed_cluster"] < default["mean_shed_cluster"]
+    assert k14["burden"] < 0.5 * default["burden"] and singles["burden"] < default["burden"]

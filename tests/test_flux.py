@@ -271,3 +271,15 @@ def test_a_bad_injection_is_refused_in_one_line(change, match):
         data["cluster_flux"].update(change)
     with pytest.raises(ScenarioError, match=match):
         Simulation.from_dict(data)
+
+
+def test_the_cohesion_size_law_is_the_power_law_at_one_and_singles_at_zero():
+    from pdemet.flux.laws import LAWS
+
+    n = np.arange(1.0, 51.0)
+    law = LAWS["sizes"]["cohesion"]
+    assert np.array_equal(law(exponent=3.0, cohesion=1.0).weights(n), LAWS["sizes"]["power_law"](exponent=3.0).weights(n))
+    w = law(exponent=3.0, cohesion=0.0).weights(n)
+    assert w[0] == 1.0 and not w[1:].any()
+    ratio = law(exponent=2.0, cohesion=0.5).weights(n) / LAWS["sizes"]["power_law"](exponent=2.0).weights(n)
+    assert np.allclose(ratio, 0.5 ** (n - 1), rtol=1e-15)  # each of the n - 1 bonds holds with probability c

@@ -3,7 +3,7 @@
 =================  ==============================  ==========================================
 kind               selected by                     built-in laws
 =================  ==============================  ==========================================
-sizes              ``[cluster_flux.sizes] kind``    power_law, geometric, fixed
+sizes              ``[cluster_flux.sizes] kind``    power_law, geometric, fixed, cohesion
 clearance          ``[cluster_flux.circulation]     power
                    clearance``
 arrest             ``[organs.NAME] arrest_law``     power
@@ -38,12 +38,12 @@ from pdemet.flux.laws.base import (ArrestLaw, ClearanceLaw, Law, Param, Shedding
                                    SurvivalLaw)
 from pdemet.flux.laws.clearance import PowerClearance
 from pdemet.flux.laws.shedding import Rim, Uniform, Vascular
-from pdemet.flux.laws.sizes import Fixed, Geometric, PowerLaw
+from pdemet.flux.laws.sizes import Cohesion, Fixed, Geometric, PowerLaw
 from pdemet.flux.laws.survival import Cooperation, Hill
 from pdemet.validation import Table
 
 LAWS: dict[str, dict[str, type[Law]]] = {
-    "sizes": {c.name: c for c in (PowerLaw, Geometric, Fixed)},
+    "sizes": {c.name: c for c in (PowerLaw, Geometric, Fixed, Cohesion)},
     "clearance": {c.name: c for c in (PowerClearance,)},
     "arrest": {c.name: c for c in (PowerArrest,)},
     "survival": {c.name: c for c in (Cooperation, Hill)},

@@ -41,3 +41,17 @@ class Fixed(SizeLaw):
     def check(self, where, context):
         if self.p["size"] > context["max_size"]:
             fail(f"{where}.size", f"got {self.p['size']}, expected at most max_size = {context['max_size']}")
+
+
+class Cohesion(SizeLaw):
+    """P(n) ∝ n^−α c^(n−1): the power law of clusters whose n − 1 cell-cell bonds each hold with probability
+    c (the cohesion). c = 1 is the power law; K14 knockdown, which reduces collective invasion and cluster
+    formation (Cheung et al. 2016), lowers c, and c → 0 sheds single cells only. The shed cells per day are
+    set by the shedding rate; only how they group changes."""
+
+    name = "cohesion"
+    params = {"exponent": Param("", 2.0, "α"),
+              "cohesion": Param("", 1.0, "c, probability that a cell-cell bond holds at shedding", maximum=1.0)}
+
+    def weights(self, n):
+        return n ** (-self.p["exponent"]) * self.p["cohesion"] ** (n - 1)
