@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repro_common import default_scenario, finish, out_dir, parser, row, run, wilson  # noqa: E402
+from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, wilson  # noqa: E402
 
 COHESIONS = (0.5, 0.2, 0.05)
 
@@ -67,11 +67,7 @@ def measure(sim) -> dict:
 
 
 def figure(out: Path, results: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(results)
     base = results["default"]["burden"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
@@ -83,9 +79,7 @@ def figure(out: Path, results: dict) -> None:
     b.set_xlabel("polyclonal fraction of site foci")
     b.legend(fontsize=8)
     b.set_yticklabels([])
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main():

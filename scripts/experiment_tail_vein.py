@@ -14,7 +14,6 @@ comparable; the ratio's 95 % CI is that of two Poisson counts. `--finer` repeats
 adaptive element size halved (12 -> 6 µm) and reports the relative change (mesh convergence).
 """
 
-import copy
 import math
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repro_clusters_vs_singles import N_AGG, lung_colonies_per_cell  # noqa: E402
-from repro_common import default_scenario, finish, flux_config, out_dir, parser, row, run  # noqa: E402
+from repro_common import default_scenario, finish, flux_config, out_dir, parser, pyplot, row, run, save_figure  # noqa: E402
 
 T_END = 21.0      # days: the paper counted lung metastases after 3 weeks
 
@@ -72,12 +71,9 @@ def pooled(arms: list[dict]) -> dict:
 
 def figure(out: Path, res: dict) -> None:
     """Lesion sizes at day 21 of both arms (cells per lesion), the 50-cell focus threshold marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     sizes = [c for arm in res.values() for c in arm["lesion_cells"]] or [1.0]
     bins = np.logspace(0, np.log10(max(sizes)) + 0.1, 30)
@@ -88,9 +84,7 @@ def figure(out: Path, res: dict) -> None:
     ax.set_xlabel("cells per lung lesion at day 21")
     ax.set_ylabel("lesions")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repro_common import default_scenario, finish, out_dir, parser, row, run, wilson  # noqa: E402
+from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, wilson  # noqa: E402
 
 COLORS = {"red": "#e41a1c", "green": "#4daf4a"}
 PROPORTIONS = [0.5, 0.5]
@@ -51,11 +51,7 @@ def score(sim) -> dict:
 
 
 def figure(out: Path, results: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     seg = list(results)
     frac = lambda k: [results[s][k] / max(results[s]["foci"], 1) for s in seg]  # noqa: E731
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -66,9 +62,7 @@ def figure(out: Path, results: dict) -> None:
     ax.set_ylabel("fraction of site foci at day 21")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main():

@@ -126,3 +126,20 @@ def finish(out: Path, name: str, title: str, rows: list[dict], params: dict) -> 
         print(f"{r['quantity'][:58]:58s} {str(r['published'])[:22]:>22s} {r['model']:12.4g}{ci}  {r['kind']:9s}  {ok}")
     print("parameters:", json.dumps(params, default=float))
     print(f"outputs in {out}")
+
+
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend (scripts run headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, out: Path) -> None:
+    """Write ``out/figure.png`` and free the figure."""
+    fig.tight_layout()
+    fig.savefig(out / "figure.png", dpi=120)
+    pyplot().close(fig)
