@@ -35,7 +35,7 @@ repro: install
 # The experiments of Cheung et al. 2016 as simulations on the adaptive sites (docs/experiments.md).
 experiments: install
 	cd scripts && ../$(PY) experiment_tail_vein.py --finer && ../$(PY) experiment_two_color.py && \
-		../$(PY) experiment_controls.py
+		../$(PY) experiment_controls.py && ../$(PY) experiment_ex_vivo.py
 
 bench: install
 	$(PY) -m pip install -q -e '.[fem,test,bench]'

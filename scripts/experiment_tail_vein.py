@@ -69,8 +69,8 @@ def pooled(arms: list[dict]) -> dict:
     return out
 
 
-def figure(out: Path, res: dict) -> None:
-    """Lesion sizes at day 21 of both arms (cells per lesion), the 50-cell focus threshold marked."""
+def figure(out: Path, res: dict, xlabel: str = "cells per lung lesion at day 21", verb: str = "injected") -> None:
+    """Lesion sizes of both arms (cells per lesion, log bins), the 50-cell focus threshold marked."""
     import numpy as np
 
     plt = pyplot()
@@ -78,10 +78,10 @@ def figure(out: Path, res: dict) -> None:
     sizes = [c for arm in res.values() for c in arm["lesion_cells"]] or [1.0]
     bins = np.logspace(0, np.log10(max(sizes)) + 0.1, 30)
     for name, arm in res.items():
-        ax.hist(arm["lesion_cells"], bins=bins, alpha=0.6, label=f"{name} ({arm['cells']:.3g} cells injected)")
+        ax.hist(arm["lesion_cells"], bins=bins, alpha=0.6, label=f"{name} ({arm['cells']:.3g} cells {verb})")
     ax.axvline(50, color="gray", ls=":", label="focus threshold (50 cells)")
     ax.set_xscale("log")
-    ax.set_xlabel("cells per lung lesion at day 21")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("lesions")
     ax.legend(fontsize=8)
     save_figure(fig, out)

@@ -60,3 +60,14 @@ def test_controls_single_cells_and_k14_knockdown(tmp_path):
     assert singles["polyclonal"] == singles["several_founders"] == 0 and singles["mean_shed_cluster"] == 1
     assert 1 < k14["mean_shed_cluster"] < default["mean_shed_cluster"]
     assert k14["burden"] < 0.5 * default["burden"] and singles["burden"] < default["burden"]
+
+
+def test_ex_vivo_dish_matches_the_survival_law(tmp_path):
+    """In a dish every plated cluster lands and survives by s(n): founders per plated cell agree with the closed
+    form s(30)/(30 s1) = 57x; in a week only the aggregates' colonies reach 50 cells."""
+    result = _run(tmp_path, "ex_vivo")
+    exact, founders = result["rows"][0]["model"], result["rows"][1]
+    assert exact == pytest.approx(57.16, rel=1e-3) and founders["ci"][0] < exact < founders["ci"][1]
+    res = result["parameters"]["results"]
+    assert res["aggregates"]["foci"] == res["aggregates"]["founders"] >= 1 and res["singles"]["foci"] == 0
+    assert res["singles"]["lesions"] == res["singles"]["founders"] >= 1
