@@ -33,10 +33,11 @@ def injection_scenario(quick: bool, size: int, cells: int, finer: bool = False) 
     flux = data["cluster_flux"]
     flux.update(shedding_rate=0.0, log_failed="count")  # millions of failed single-cell arrests: counted only
     flux["injection"] = {"time": 0.0, "cells": int(cells), "size": int(size)}
-    if finer:
-        for organ in data["organs"].values():
+    if finer:  # halve each site's adaptive element size as the scenario resolves it (default.toml: 12 µm)
+        sc, _, _ = flux_config(data)
+        for name, organ in data["organs"].items():
             if organ["role"] == "site":
-                organ["adapt"]["size"] = organ["adapt"].get("size", 0.012) / 2
+                organ["adapt"] = {**organ.get("adapt", {}), "size": sc.organs[name].adapt.size / 2}
     return data
 
 
