@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, wilson  # noqa: E402
+from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, site_foci, wilson  # noqa: E402
 
 COHESIONS = (0.5, 0.2, 0.05)
 
@@ -57,8 +57,8 @@ LABELS = {"default": "default", "singles": "single cells only", "clusters5": "cl
 
 
 def measure(sim) -> dict:
+    foci = site_foci(sim)
     sites = [n for n, o in sim.scenario.organs.items() if o.role == "site"]
-    foci = [f for s in sites for f in sim.foci(s)]
     return {"foci": len(foci), "lung_foci": len(sim.foci("lung")),
             "burden": sum(sim.total_cells(s) for s in sites),
             "polyclonal": sum(int(f["polyclonal"]) for f in foci),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from experiment_tail_vein import figure, ratio  # noqa: E402
+from experiment_tail_vein import figure, pooled, ratio  # noqa: E402
 from repro_clusters_vs_singles import N_AGG  # noqa: E402
 from repro_common import default_scenario, finish, flux_config, out_dir, parser, row, run  # noqa: E402
 
@@ -63,9 +63,7 @@ def main():
     res = {}
     for name, size in (("aggregates", N_AGG), ("singles", 1)):
         arms = [arm(args.quick, size, target, 300 + 10 * size + k) for k in range(args.seeds)]
-        res[name] = {k: sum(a[k] for a in arms) for k in ("cells", "founders", "lesions", "foci")}
-        res[name]["lesion_cells"] = sorted((c for a in arms for c in a["lesion_cells"]), reverse=True)
-        res[name]["survival"] = arms[0]["survival"]
+        res[name] = pooled(arms, ("cells", "founders", "lesions", "foci")) | {"survival": arms[0]["survival"]}
     exact = res["aggregates"]["survival"] / N_AGG / res["singles"]["survival"]
     figure(out, res, f"cells per colony after {DAYS:g} days", "plated")
     rows = [row("ex vivo colonies per cell, aggregates vs singles (closed form s(n)/(n s1))", exact, "> 15", 15.0,

@@ -43,7 +43,7 @@ def injection_scenario(quick: bool, size: int, cells: int, finer: bool = False) 
 
 def arm(quick: bool, size: int, target: float, seed: int, finer: bool) -> dict:
     """Run one arm; founders, lesions and foci in the lung, and the cells injected."""
-    sc, cfg, sites = flux_config(default_scenario(quick))
+    _, cfg, sites = flux_config(default_scenario(quick))
     per_cell = lung_colonies_per_cell(cfg, sites, size)
     cells = size * max(1, round(target / (per_cell * size)))
     sim = run(injection_scenario(quick, size, cells, finer), seed=seed)
@@ -64,8 +64,9 @@ def ratio(a: dict, s: dict, key: str) -> tuple[float, tuple[float, float]]:
     return r, (r * math.exp(-1.96 * se), r * math.exp(1.96 * se))
 
 
-def pooled(arms: list[dict]) -> dict:
-    out = {k: sum(a[k] for a in arms) for k in ("cells", "founders", "lesions", "foci", "expected_founders")}
+def pooled(arms: list[dict], counts=("cells", "founders", "lesions", "foci", "expected_founders")) -> dict:
+    """The arms of several seeds as one: their counts summed, their lesion sizes together."""
+    out = {k: sum(a[k] for a in arms) for k in counts}
     out["lesion_cells"] = sorted((c for a in arms for c in a["lesion_cells"]), reverse=True)
     return out
 

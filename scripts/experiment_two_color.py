@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, wilson  # noqa: E402
+from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, site_foci, wilson  # noqa: E402
 
 COLORS = {"red": "#e41a1c", "green": "#4daf4a"}
 PROPORTIONS = [0.5, 0.5]
@@ -39,8 +39,7 @@ def scenario(quick: bool, segregation: float) -> dict:
 
 def score(sim) -> dict:
     """Counts over the site foci at the last output time."""
-    sites = [n for n, o in sim.scenario.organs.items() if o.role == "site"]
-    foci = [f for s in sites for f in sim.foci(s)]
+    foci = site_foci(sim)
     p = [w / sum(PROPORTIONS) for w in PROPORTIONS]
     poly = [f for f in foci if int(f["founding_cells"]) >= 2]
     return {"foci": len(foci), "lung_foci": len(sim.foci("lung")), "polyclonal": len(poly),

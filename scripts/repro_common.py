@@ -128,6 +128,11 @@ def finish(out: Path, name: str, title: str, rows: list[dict], params: dict) -> 
     print(f"outputs in {out}")
 
 
+def site_foci(sim) -> list[dict]:
+    """The foci of every site organ at the last output time (census rows)."""
+    return [f for name, o in sim.scenario.organs.items() if o.role == "site" for f in sim.foci(name)]
+
+
 def pyplot():
     """matplotlib.pyplot with the file-only Agg backend (scripts run headless)."""
     import matplotlib

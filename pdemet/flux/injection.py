@@ -30,7 +30,7 @@ class Injection:
         return self.cells // self.size
 
     def due(self, t: float, dt: float) -> bool:
-        """The injection happens in the step [t, t + dt) (or in the first step, for time 0)."""
+        """The injection happens in the step [t, t + dt)."""
         return t <= self.time < t + dt
 
     def add(self, shed: Shed, n_clones: int, rng, ledger: dict) -> Shed:
