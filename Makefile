@@ -26,10 +26,12 @@ test: install
 meshes: install
 	$(PY) scripts/make_meshes.py --out meshes
 
-# Reproduce the published numbers (scripts/repro_*.py) and rebuild docs/published_vs_model.md.
+# Reproduce the published numbers (scripts/repro_*.py: 8 seeds, each also one level finer; the runs are kept in
+# results/repro/runs and shared, so a re-run only adds what is missing) and rebuild docs/published_vs_model.md
+# (with the experiments' results when `make experiments` has run). Hours on 2 cores.
 repro: install
-	cd scripts && for s in polyclonal clusters_vs_singles aceto therapy prediction organs; do \
-		../$(PY) repro_$$s.py || exit 1; done
+	cd scripts && for s in polyclonal organs clusters_vs_singles aceto therapy prediction; do \
+		../$(PY) repro_$$s.py || exit 1; done && ../$(PY) experiment_lesion_sizes.py
 	$(PY) scripts/published_table.py
 
 # The experiments of Cheung et al. 2016 as simulations on the adaptive sites (docs/experiments.md).

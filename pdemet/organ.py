@@ -133,7 +133,8 @@ class Organ:
             if seg > 0:  # sectors: clone i owns an angular sector around the center (in the x–y plane)
                 # coordinates rounded to 1e-12 mm: last-bit differences between partitions pick no sector
                 dxy = np.round(d[:2], 12) + 0.0  # (+ 0.0 turns −0.0 into 0.0)
-                angle = np.mod(np.arctan2(dxy[1], dxy[0]) / (2 * np.pi) + 1e-9, 1.0)
+                repeats = init.sector_repeats or 1
+                angle = np.mod(repeats * np.mod(np.arctan2(dxy[1], dxy[0]) / (2 * np.pi) + 1e-9, 1.0), 1.0)
                 edges = np.concatenate([[0.0], np.cumsum(weights)])
                 sector = np.clip(np.searchsorted(edges, angle, side="right") - 1, 0, k - 1)
                 axis = np.hypot(dxy[0], dxy[1]) == 0.0  # on the axis every sector meets: mixed

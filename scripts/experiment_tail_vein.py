@@ -10,8 +10,8 @@ circulate, arrest (lung first), survive by s(n), extravasate and grow by the pre
 adaptive lung mesh for 21 days. Counted per injected cell: founders (surviving arrests), lesions (every
 connected tumor region) and foci (lesions of >= focus_min_cells = 50 cells, what the census calls a
 metastasis). Each arm injects as many cells as give about TARGET expected founders, so counts are
-comparable; the ratio's 95 % CI is that of two Poisson counts. `--finer` repeats both arms with the sites'
-adaptive element size halved (12 -> 6 µm) and reports the relative change (mesh convergence).
+comparable; the ratio's 95 % CI is that of two Poisson counts. `--finer` repeats both arms one level finer
+(repro_common.resolution_overrides: sites 12 -> 6 µm; the primary is empty here) and reports the relative change (mesh convergence).
 """
 
 import math
@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repro_clusters_vs_singles import N_AGG, lung_colonies_per_cell  # noqa: E402
-from repro_common import default_scenario, finish, flux_config, out_dir, parser, pyplot, row, run, save_figure  # noqa: E402
+from repro_common import (default_scenario, finish, flux_config, out_dir, parser, pyplot, resolution_overrides,  # noqa: E402
+                          row, run, save_figure, set_key)
 
 T_END = 21.0      # days: the paper counted lung metastases after 3 weeks
 
@@ -33,11 +34,8 @@ def injection_scenario(quick: bool, size: int, cells: int, finer: bool = False) 
     flux = data["cluster_flux"]
     flux.update(shedding_rate=0.0, log_failed="count")  # millions of failed single-cell arrests: counted only
     flux["injection"] = {"time": 0.0, "cells": int(cells), "size": int(size)}
-    if finer:  # halve each site's adaptive element size as the scenario resolves it (default.toml: 12 µm)
-        sc, _, _ = flux_config(data)
-        for name, organ in data["organs"].items():
-            if organ["role"] == "site":
-                organ["adapt"] = {**organ.get("adapt", {}), "size": sc.organs[name].adapt.size / 2}
+    for key, value in resolution_overrides(False, finer).items():  # finer: every organ's element size halved
+        set_key(data, key, value)
     return data
 
 

@@ -15,6 +15,7 @@ import copy
 import csv
 import json
 import math
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -28,11 +29,32 @@ DEFAULT = ROOT / "pdemet" / "scenarios" / "default.toml"
 RESULTS = ROOT / "results" / "repro"
 
 
-def parser(name: str, doc: str) -> argparse.ArgumentParser:
+def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentParser:
+    """The scripts' options; with ``seeds`` (the default ensemble size) also --seeds and --finer-seeds."""
     p = argparse.ArgumentParser(prog=f"scripts/{name}.py", description=doc)
     p.add_argument("--quick", action="store_true", help="small ensemble for tests (seconds to a minute)")
     p.add_argument("--out", type=Path, default=None, help=f"output folder (default results/repro/{name})")
+    if seeds is not None:
+        p.add_argument("--runs", type=Path, default=None, help="folder of the ensembles' run directories, "
+                       "shared by the scripts (default results/repro/runs, or <--out>/runs with --out)")
+        p.add_argument("--seeds", type=int, default=None, help=f"seeds 1..N at the shipped resolution "
+                       f"(default {seeds}; --quick: 2)")
+        p.set_defaults(default_seeds=seeds)
+        p.add_argument("--finer-seeds", type=int, default=None, help="seeds 1..M (M <= N) also run one level "
+                       "finer (the sites' element size halved) for the convergence column (default: N; 0: none)")
     return p
+
+
+def seed_lists(args) -> tuple[list[int], list[int]]:
+    """Seeds at the shipped resolution and, a prefix of them, one level finer."""
+    n = args.seeds or (2 if args.quick else args.default_seeds)
+    m = n if args.finer_seeds is None else min(args.finer_seeds, n)
+    return list(range(1, n + 1)), list(range(1, m + 1))
+
+
+def runs_root(args) -> Path:
+    """Where a script's ensembles live: --runs, else results/repro/runs (shared by the scripts), or <--out>/runs."""
+    return args.runs or ((args.out / "runs") if args.out else RESULTS / "runs")
 
 
 def out_dir(args, name) -> Path:
@@ -53,6 +75,44 @@ def default_scenario(quick: bool = False) -> dict:
         for organ in data["organs"].values():
             organ["adapt"] = {**organ.get("adapt", {}), **QUICK_ADAPT[organ["role"]]}
     return data
+
+
+def resolution_overrides(quick: bool = False, finer: bool = False) -> dict[str, float]:
+    """Dotted keys that set each organ's adaptive element size: the shipped one (none), --quick's, or with
+    ``finer`` one level finer: every organ's halved as the scenario resolves it (sites 12 -> 6 µm, the primary's
+    front 0.2 -> 0.1 mm, which sets the clone mix of the shed clusters)."""
+    data = default_scenario(quick)
+    out = {f"organs.{n}.adapt.size": o["adapt"]["size"] for n, o in data["organs"].items() if quick}
+    if finer:
+        sc, _, _ = flux_config(data)
+        out.update({f"organs.{n}.adapt.size": o.adapt.size / 2 for n, o in sc.organs.items()})
+    return out
+
+
+def ensemble(root: Path, tag: str, seeds, overrides: dict | None = None, quick: bool = False,
+             finer: bool = False, workers: int | None = None) -> list:
+    """Run the default scenario with ``overrides`` (dotted key -> value) once per seed, as a pdemet sweep
+    in <root>/<tag>[-quick][-finer]/ (a process pool; a re-run skips the members already completed with the
+    same scenario, so scripts share runs and an interrupted ensemble resumes: delete the folder after changing
+    the code). Returns the members' run directories (:func:`pdemet.output.rundir.load_run`), in seed order."""
+    if not seeds:
+        return []
+    from pdemet.output.rundir import load_run
+    from pdemet.scenario.files import dump_toml
+    from pdemet.sweep import run_sweep
+
+    name = tag + ("-quick" if quick else "") + ("-finer" if finer else "")
+    out = Path(root) / name
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in seeds]
+    spec = {"base": os.path.relpath(DEFAULT, out.parent), "seeds": seeds, "parameters": {},
+            "overrides": {**(overrides or {}), **resolution_overrides(quick, finer)}}
+    sweep_file = out.parent / f"{name}.sweep.toml"
+    sweep_file.write_text(dump_toml(spec))
+    counts = run_sweep(sweep_file, out, workers=workers or min(len(seeds), os.cpu_count() or 1))
+    if counts["failed"]:
+        raise SystemExit(f"ensemble {name}: {counts['failed']} member(s) failed: {counts['failures']}")
+    return [load_run(d) for s in seeds for d in sorted((out / "members").glob(f"p*_s{s:03d}"))]
 
 
 def run(data: dict, seed: int | None = None, out: Path | None = None):
@@ -93,14 +153,90 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     return (c - h, c + h)
 
 
-def row(quantity, model, published, low=None, high=None, ci=None, kind="predicted", source="", note=""):
+def row(quantity, model, published, low=None, high=None, ci=None, kind="predicted", source="", note="",
+        convergence="no mesh"):
+    """A table row. ``convergence`` says why it has no finer value: "no mesh" (closed form, blood only)."""
     in_range = None
     if low is not None or high is not None:
         tol = 1e-5 * abs(model)  # fitted values sit on a bound, up to the digits written in default.toml
         in_range = bool((low is None or model >= low - tol) and (high is None or model <= high + tol))
     return {"quantity": quantity, "published": published, "low": low, "high": high, "model": model,
             "ci": list(ci) if ci is not None else None, "kind": kind, "in_range": in_range, "source": source,
-            "note": note}
+            "note": note, "finer": None, "rel_change": None, "converged": None, "convergence": convergence}
+
+
+CONVERGED_REL = 0.05  # converged: one level finer changes the value by at most 5 % (on the same seeds)
+
+
+def seed_bootstrap(statistic, records: list, n: int = 2000) -> tuple[float, float] | None:
+    """95 % percentile interval of ``statistic(records)`` resampling whole seeds (each record one run), so that
+    foci of one mouse are not counted as independent. None with fewer than 2 seeds."""
+    if len(records) < 2:
+        return None
+    rng = np.random.default_rng(0)
+    vals = [statistic([records[i] for i in rng.integers(0, len(records), len(records))]) for _ in range(n)]
+    vals = np.asarray(vals, float)
+    vals = vals[np.isfinite(vals)]
+    return (float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))) if len(vals) else None
+
+
+def measured(quantity, statistic, shipped: dict, finer: dict, published, low=None, high=None, kind="predicted",
+             source="", note="") -> dict:
+    """A row measured on seed ensembles ({seed: record}): ``statistic(list of records)`` over every shipped
+    seed with its seed-bootstrap CI, the value one level finer and the relative change from the shipped value
+    on the same seeds (a paired comparison: the seeds' own noise cancels)."""
+    seeds = sorted(shipped)
+    recs = [shipped[s] for s in seeds]
+    r = row(quantity, float(statistic(recs)), published, low, high, seed_bootstrap(statistic, recs), kind,
+            source, note, convergence="not run")
+    r["seeds"] = len(seeds)
+    common = sorted(set(finer) & set(shipped))
+    if common:
+        set_finer(r, statistic([finer[s] for s in common]), statistic([shipped[s] for s in common]), len(common))
+    return r
+
+
+def set_finer(r: dict, fine: float, base: float, seeds: int) -> dict:
+    """Give row ``r`` its value one level finer, against ``base``: the shipped value on the same seeds."""
+    fine, base = float(fine), float(base)
+    rel = (fine - base) / abs(base) if base else (0.0 if fine == base else math.inf)
+    r.update(finer=fine, finer_seeds=seeds, rel_change=rel, converged=bool(abs(rel) <= CONVERGED_REL),
+             convergence=f"{rel:+.1%} ({seeds} seeds)")
+    return r
+
+
+def census_record(run) -> dict:
+    """What the scripts measure of one run: its seed, census lesions per site at the last output time,
+    surviving arrests per site (size, clones carried), the ledger and final cells (summary.json)."""
+    t_end = float(run.summary.get("t_end", run.times[-1]))
+    lesions: dict[str, list[dict]] = {}
+    for r in run.census_at(t_end):
+        lesions.setdefault(r["organ"], []).append(r)
+    log = run.seeding()
+    arrests: dict[str, dict] = {}
+    if log is not None:
+        c = log["columns"]
+        keep = c["survived"].astype(bool)
+        for i, organ in enumerate(log["organs"]):
+            m = keep & (c["organ"] == i)
+            arrests[organ] = {"size": c["size"][m], "n_clones": (c["clones"][m] > 0).sum(axis=1)}
+    return {"seed": int(run.summary.get("seed", -1)), "lesions": lesions, "arrests": arrests,
+            "summary": run.summary}
+
+
+def ensemble_records(args, tag: str, overrides: dict | None = None) -> tuple[dict, dict]:
+    """{seed: census_record} at the shipped resolution and one level finer (see :func:`seed_lists`)."""
+    seeds, finer_seeds = seed_lists(args)
+    root = runs_root(args)
+    shipped = {r.summary["seed"]: census_record(r) for r in ensemble(root, tag, seeds, overrides, args.quick)}
+    finer = {r.summary["seed"]: census_record(r) for r in ensemble(root, tag, finer_seeds, overrides, args.quick,
+                                                                   finer=True)}
+    return shipped, finer
+
+
+def foci_of(rec: dict, organs=None) -> list[dict]:
+    """Census foci (lesions of at least focus_min_cells) of a record, in ``organs`` (default: every site)."""
+    return [f for o, ls in rec["lesions"].items() if organs is None or o in organs for f in ls if f.get("focus")]
 
 
 def write_table(out: Path, header, rows, title: str) -> None:
@@ -119,11 +255,13 @@ def finish(out: Path, name: str, title: str, rows: list[dict], params: dict) -> 
     (out / "result.json").write_text(json.dumps({"experiment": name, "title": title, "rows": rows,
                                                  "parameters": params}, indent=2, default=float))
     print(f"\n== {title} ==")
-    print(f"{'quantity':58s} {'published':>22s} {'model':>12s}  kind       in range")
+    print(f"{'quantity':58s} {'published':>22s} {'model':>12s}  kind       in range  finer (change)")
     for r in rows:
         ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r["ci"] else ""
         ok = {True: "yes", False: "NO", None: "-"}[r["in_range"]]
-        print(f"{r['quantity'][:58]:58s} {str(r['published'])[:22]:>22s} {r['model']:12.4g}{ci}  {r['kind']:9s}  {ok}")
+        fine = f"{r['finer']:.4g} ({r['convergence']})" if r.get("finer") is not None else r.get("convergence", "")
+        print(f"{r['quantity'][:58]:58s} {str(r['published'])[:22]:>22s} {r['model']:12.4g}{ci}  {r['kind']:9s}  "
+              f"{ok:8s}  {fine}")
     print("parameters:", json.dumps(params, default=float))
     print(f"outputs in {out}")
 

@@ -11,36 +11,40 @@ tail-vein-like first-pass lung filtering, so it predicts lung-dominant seeding; 
 
 import numpy as np
 
-from repro_common import default_scenario, finish, out_dir, parser, row, run, write_table
+from repro_common import default_scenario, ensemble_records, finish, foci_of, measured, out_dir, parser, pyplot, save_figure, write_table
+
+
+def share(organ, key="seeded_cells"):
+    """Pooled share of one site in the ledger's ``key`` (cells seeded or arrested) over the records."""
+    def statistic(recs):
+        per = [r["summary"]["per_organ"] for r in recs]
+        total = sum(v[key] for p in per for v in p.values())
+        return sum(p[organ][key] for p in per) / total if total else float("nan")
+    return statistic
+
+
+def foci_share(organ):
+    def statistic(recs):
+        total = sum(len(foci_of(r)) for r in recs)
+        return sum(len(foci_of(r, [organ])) for r in recs) / total if total else float("nan")
+    return statistic
 
 
 def main():
-    args = parser("repro_organs", __doc__).parse_args()
+    args = parser("repro_organs", __doc__, seeds=8).parse_args()
     out = out_dir(args, "organs")
+    shipped, finer = ensemble_records(args, "default")
+    recs = list(shipped.values())
+    sites = list(recs[0]["summary"]["per_organ"])
     data = default_scenario(args.quick)
-    seeds = [1] if args.quick else [1, 2, 3, 4]
-    sites = [n for n, o in data["organs"].items() if o["role"] == "site"]
-    seeded = dict.fromkeys(sites, 0.0)
-    arrested = dict.fromkeys(sites, 0.0)
-    foci = dict.fromkeys(sites, 0)
-    for seed in seeds:
-        sim = run(data, seed=seed)
-        for o in sites:
-            seeded[o] += sim.coupling.ledger["per_organ"][o]["seeded_cells"]
-            arrested[o] += sim.coupling.ledger["per_organ"][o]["arrested_cells"]
-            foci[o] += len(sim.foci(o))
     flow = {o: (1.0 if data["organs"][o].get("first_pass") else data["organs"][o].get("blood_flow_fraction", 0.0))
             for o in sites}
-    ts, ta, tf = sum(seeded.values()), sum(arrested.values()), max(sum(foci.values()), 1)
-    table = [[o, flow[o], arrested[o] / ta, seeded[o] / ts, foci[o] / tf, foci[o] / len(seeds)] for o in sites]
+    table = [[o, flow[o], share(o, "arrested_cells")(recs), share(o)(recs), foci_share(o)(recs),
+              np.mean([len(foci_of(r, [o])) for r in recs])] for o in sites]
     write_table(out, ["organ", "blood flow per circulation (lung: all)", "share of arrested cells",
                       "share of seeded cells", "share of foci", "foci per run"], table,
                 "Organ distribution (default scenario)")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     x = np.arange(len(sites))
     for k, (label, col) in enumerate([("arrested cells", 2), ("seeded cells", 3), ("foci", 4)]):
@@ -48,21 +52,21 @@ def main():
     ax.set_xticks(x, sites)
     ax.set_ylabel("share")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    share = {o: seeded[o] / ts for o in sites}
+    save_figure(fig, out)
     rows = [
-        row("share of seeded cells in the lung (mouse: lung-dominant)", share["lung"], "largest share", 0.5, 1.0,
-            None, "predicted", "Cheung et al. 2016; MMTV-PyMT lung metastasis"),
-        row("share of seeded cells in the brain", share["brain"], "< 5 % (patients)", 0.0, 0.05, None, "predicted",
-            "Newton et al. npj Breast Cancer 2015"),
-        row("share of seeded cells in bone", share["bone"], "~35 % first site (patients)", None, None, None,
-            "reported", "Newton et al. 2015: human routing differs (see docs/model.md)"),
-        row("share of seeded cells in the liver", share["liver"], "second/third site (patients)", None, None, None,
-            "reported", "Newton et al. 2015"),
+        measured("share of seeded cells in the lung (mouse: lung-dominant)", share("lung"), shipped, finer,
+                 "largest share", 0.5, 1.0, "predicted", "Cheung et al. 2016; MMTV-PyMT lung metastasis"),
+        measured("share of foci in the lung", foci_share("lung"), shipped, finer, "largest share", 0.5, 1.0,
+                 "predicted", "Cheung et al. 2016 counted lung metastases"),
+        measured("share of seeded cells in the brain", share("brain"), shipped, finer, "< 5 % (patients)", 0.0,
+                 0.05, "predicted", "Newton et al. npj Breast Cancer 2015"),
+        measured("share of seeded cells in bone", share("bone"), shipped, finer, "~35 % first site (patients)",
+                 kind="reported", source="Newton et al. 2015: human routing differs (see docs/model.md)"),
+        measured("share of seeded cells in the liver", share("liver"), shipped, finer,
+                 "second/third site (patients)", kind="reported", source="Newton et al. 2015"),
     ]
     finish(out, "organs", "Organ distribution vs blood-flow routing", rows,
-           {"seeds": seeds, "blood_flow": flow, "foci": foci})
+           {"seeds": sorted(shipped), "finer_seeds": sorted(finer), "blood_flow": flow})
 
 
 if __name__ == "__main__":

@@ -82,3 +82,23 @@ def test_step_rejection_halves_dt_and_recovers():
     kappa, u0 = 1.0e6, 4.0e5
     exact = kappa / (1 + (kappa / u0 - 1) * math.exp(-3.0))
     assert sim.organs["tissue"].densities().sum(axis=0).max() == pytest.approx(exact, rel=1e-4)
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_sector_repeats_give_each_clone_that_many_sectors(repeats):
+    """``sector_repeats = r``: walking around the center, the dominant clone changes 4·r times (4 clones)
+    and every clone holds the same share of the cells."""
+    data = box_scenario(cells=[16, 16, 2], initial={"shape": "ball", "center": [1.0, 1.0, 0.5], "radius": 0.9,
+                                                    "density": 5.0e5, "mixing": "sectors", "sector_repeats": repeats})
+    data["clones"]["names"] = ["a", "b", "c", "d"]
+    organ = Simulation.from_dict(data).organs["tissue"]
+    u, x = organ.densities(), organ.x
+    inside = u.sum(axis=0) > 0
+    angle = np.mod(np.arctan2(x[1, inside] - 1.0, x[0, inside] - 1.0), 2 * np.pi)
+    bins = np.floor(angle / (2 * np.pi) * 8 * repeats).astype(int)  # 2 bins per sector
+    dominant = [np.bincount(np.argmax(u[:, inside][:, bins == b], axis=0), minlength=4).argmax()
+                for b in range(8 * repeats)]
+    changes = sum(dominant[i] != dominant[i - 1] for i in range(len(dominant)))
+    assert changes == 4 * repeats
+    cells = organ.cells_per_clone()
+    assert np.ptp(cells) / cells.mean() < 0.25

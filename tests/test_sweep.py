@@ -236,3 +236,18 @@ def test_killing_the_sweep_kills_its_workers(tmp_path):
     while time.monotonic() < deadline and any(map(_alive, workers)):
         time.sleep(0.1)
     assert not [p for p in workers if _alive(p)], "pool workers outlived their sweep"
+
+
+def test_seed_ensemble_without_parameters_sets_optional_keys(tmp_path):
+    """A sweep with no parameters is a seed ensemble (one point); an override may set an optional key that the
+    resolved scenario leaves out (here the primary's segregation), and the member runs with it."""
+    sweep = _write(tmp_path / "ens.toml", f'base = "{QUICK}"\nseeds = [3, 4]\n[parameters]\n[overrides]\n'
+                   '"organs.fat_pad.initial.segregation" = 0.5\n"simulation.t_end" = 0.5\n'
+                   '"simulation.output_every" = 0.5\n')
+    counts = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    assert (counts["members"], counts["completed"]) == (2, 2)
+    text = (tmp_path / "out" / "members" / "p000_s003" / "scenario.toml").read_text()
+    assert "segregation = 0.5" in text
+    lhs = _write(tmp_path / "lhs.toml", f'base = "{QUICK}"\ndesign = "latin_hypercube"\nsamples = 2\n[parameters]\n')
+    with pytest.raises(ScenarioError, match="a latin_hypercube needs ranges"):
+        load_sweep(lhs)

@@ -43,6 +43,9 @@ class InitialConfig:
     density: float = 0.0         # cells/mm³, total over clones
     mixing: str = "intermixed"   # "intermixed" | "sectors"
     segregation: float | None = None  # 0 = intermixed … 1 = sectors: u = (1−s)·intermixed + s·sectors
+    sector_repeats: int | None = None  # sectors: the clones' pattern repeats r times around the center (default 1),
+                                       # so each clone owns r sectors and the segregation length at radius R is
+                                       # 2πR·wᵢ/r (wᵢ the clone's weight): the intermixing length of the primary
     clones: list[float] | None = None  # optional relative weights of the clones (default: equal)
 
 

@@ -182,6 +182,7 @@ def _parse_initial(i: Table, n_clones: int) -> InitialConfig:
         density=i.number("density", d.density, nonneg=True, unit="cells/mm³"),
         mixing=i.string("mixing", d.mixing, ("intermixed", "sectors")),
         segregation=i.number("segregation", None, nonneg=True, maximum=1.0),
+        sector_repeats=i.number("sector_repeats", None, positive=True, integer=True),
         clones=i.numbers("clones", n_clones, None, nonneg=True, scalar_ok=False) if i.has("clones") else i.raw("clones", None),
     )
     if initial.clones is not None and sum(initial.clones) <= 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,12 @@ class Sweep:
 def known_keys(base_data: dict, scenario: _config.Scenario) -> dict[str, Any]:
     """Dotted paths a sweep may set: keys of the base scenario and of its resolved form (every default)."""
     keys = flatten(_config.resolved(scenario), tables=True)
-    for organ in scenario.organs:
+    for organ, o in scenario.organs.items():
         for k in _config.SITE_KEYS:
             keys.setdefault(f"organs.{organ}.{k}", None)
+        for section in ("initial", "adapt"):  # optional keys (None: not written to the resolved scenario)
+            for f in fields(getattr(o, section)):
+                keys.setdefault(f"organs.{organ}.{section}.{f.name}", None)
     keys.update(flatten(base_data, tables=True))
     return keys
 
@@ -79,8 +82,9 @@ def load_sweep(path: str | Path) -> Sweep:
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         fail("parameters", f"got {params!r}, expected a table of \"dotted.key\" = values")
-    if not params:
-        fail("parameters", "no parameters; add e.g. \"cluster_flux.shedding_rate\" = [1e-3, 2e-3]")
+    if not params and design != "grid":
+        fail("parameters", "no parameters; a latin_hypercube needs ranges, e.g. "
+             "\"cluster_flux.shedding_rate\" = { range = [1e-3, 2e-3] }")
     overrides = _overrides(data.get("overrides", {}), params, keys)
     axes, logs = _axes(params, design, keys)
     points = grid_points(axes) if design == "grid" else lhs_points(axes, logs, samples, seed)
