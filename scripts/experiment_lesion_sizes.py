@@ -33,6 +33,11 @@ def smallest(recs):
     return float(s.min()) if len(s) else float("nan")
 
 
+def p99(recs):
+    s = sizes(recs)
+    return float(np.percentile(s, 99)) if len(s) else float("nan")
+
+
 def median(recs):
     s = sizes(recs)
     return float(np.median(s)) if len(s) else float("nan")
@@ -85,8 +90,14 @@ def main():
     rows = [
         measured("smallest lung lesion (cells)", smallest, shipped, finer, "2", 2.0, 10.0, "predicted", src),
         measured("largest lung lesion (cells)", largest, shipped, finer, "~1,000", 300.0, 3000.0, "predicted", src,
-                 note="Range for \"~1,000\" read as 300–3,000 cells (a factor of ~3 either side); the model's "
-                      "largest lesions are the oldest polyclonal foci, whose size is set by ρ and the 21 days."),
+                 note="\"~1,000\" read as 300–3,000 cells. Miss and not converged: the largest lesions are each "
+                      "founded by one cluster of 20–46 cells in the first days (census founding_events = 1), and "
+                      "at ρ = 0.25/day (doubling 2.8 days) they reach 2,000–5,700 cells by day 21; the maximum over "
+                      "all mice is an extreme statistic that a seed bootstrap does not bound well (the 99th "
+                      "percentile below is the stable measure). Fewer than 1,000 cells at day 21 would need slower "
+                      "growth at the site than in the primary, or a later observation than the paper's."),
+        measured("99th percentile of lung lesions (cells)", p99, shipped, finer, "~1,000", kind="reported",
+                 source="model: the stable measure of the largest lesions"),
         measured("share of lung lesions of 2–1,000 cells", share_in_range, shipped, finer, "most", 0.5, 1.0,
                  "predicted", src),
         measured("median lung lesion (cells)", median, shipped, finer, "—", kind="reported", source="model"),

@@ -192,16 +192,29 @@ def measured(quantity, statistic, shipped: dict, finer: dict, published, low=Non
     r["seeds"] = len(seeds)
     common = sorted(set(finer) & set(shipped))
     if common:
-        set_finer(r, statistic([finer[s] for s in common]), statistic([shipped[s] for s in common]), len(common))
+        fine, base = [finer[s] for s in common], [shipped[s] for s in common]
+        change = seed_bootstrap(lambda idx: statistic([fine[i] for i in idx]) - statistic([base[i] for i in idx]),
+                                list(range(len(common))))
+        set_finer(r, statistic(fine), statistic(base), len(common), change)
     return r
 
 
-def set_finer(r: dict, fine: float, base: float, seeds: int) -> dict:
-    """Give row ``r`` its value one level finer, against ``base``: the shipped value on the same seeds."""
+def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None) -> dict:
+    """Give row ``r`` its value one level finer, against ``base`` (the shipped value on the same seeds).
+
+    ``converged``: True when the change is at most 5 %; "noise" when it is larger but its 95 % CI over seeds
+    (``change_ci``, absolute) holds 0: refining the primary changes every random draw after it, so the same
+    seed is a different mouse and the change carries the seeds' noise; False otherwise."""
     fine, base = float(fine), float(base)
     rel = (fine - base) / abs(base) if base else (0.0 if fine == base else math.inf)
-    r.update(finer=fine, finer_seeds=seeds, rel_change=rel, converged=bool(abs(rel) <= CONVERGED_REL),
-             convergence=f"{rel:+.1%} ({seeds} seeds)")
+    converged = bool(abs(rel) <= CONVERGED_REL)
+    text = f"{rel:+.1%} ({seeds} seeds)"
+    if change_ci is not None and base:
+        lo, hi = (c / abs(base) for c in change_ci)
+        text = f"{rel:+.1%} [{lo:+.0%}, {hi:+.0%}] ({seeds} seeds)"
+        if not converged and lo <= 0.0 <= hi:
+            converged = "noise"
+    r.update(finer=fine, finer_seeds=seeds, rel_change=rel, converged=converged, convergence=text)
     return r
 
 

@@ -21,8 +21,9 @@ REPEATS = [None, 8, 4, 2, 1]  # None: intermixed (ℓ = 0)
 EXPONENTS = [4.0, 3.0, 2.0]   # mean cluster sizes 1.11, 1.35, 2.77 cells
 
 
-def point_overrides(repeats, alpha) -> dict:
-    o = {"cluster_flux.sizes.exponent": alpha}
+def point_overrides(repeats, alpha, default_alpha) -> dict:
+    """The scenario changes of one grid point; none at the default scenario's own point (its runs are shared)."""
+    o = {} if alpha == default_alpha else {"cluster_flux.sizes.exponent": alpha}
     if repeats is not None:
         o.update({"organs.fat_pad.initial.mixing": "sectors", "organs.fat_pad.initial.sector_repeats": repeats})
     return o
@@ -50,22 +51,28 @@ def difference(statistic):
 
 def main():
     p = parser("repro_prediction", __doc__, seeds=2)
+    p.add_argument("--repeats", type=int, nargs="+", default=None, help="sector repeats of the segregated "
+                   f"primaries (default {REPEATS[1:]}; the intermixed primary is always run)")
+    p.add_argument("--exponents", type=float, nargs="+", default=None, help=f"size-law exponents α, largest "
+                   f"first (default {EXPONENTS})")
     args = p.parse_args()
     out = out_dir(args, "prediction")
     data = default_scenario(args.quick)
     init = data["organs"]["fat_pad"]["initial"]
     k = len(data["clones"]["names"])
-    repeats = [None, 1] if args.quick else REPEATS
-    exponents = [4.0, 2.0] if args.quick else EXPONENTS
-    corners = {(None, exponents[-1]), (1, exponents[-1]), (None, exponents[0])}  # the rows' points: also finer
+    repeats = [None, *args.repeats] if args.repeats else ([None, 1] if args.quick else REPEATS)
+    exponents = args.exponents or ([4.0, 2.0] if args.quick else EXPONENTS)
+    default_alpha = float(data["cluster_flux"]["sizes"]["exponent"])
+    corners = {(None, exponents[-1]), (repeats[-1], exponents[-1]), (None, exponents[0])}  # the rows' points
     no_finer = type(args)(**{**vars(args), "finer_seeds": 0})
     n = np.arange(1, data["cluster_flux"]["sizes"].get("max_size", 50) + 1)
     runs, table = {}, []
     grid = {"arrests": np.zeros((len(repeats), len(exponents))), "foci": np.zeros((len(repeats), len(exponents)))}
     for i, r in enumerate(repeats):
         for j, alpha in enumerate(exponents):
-            tag = f"{'intermixed' if r is None else f'sectors{r}'}-alpha{alpha:g}"
-            ship, fine = ensemble_records(args if (r, alpha) in corners else no_finer, tag, point_overrides(r, alpha))
+            changes = point_overrides(r, alpha, default_alpha)
+            tag = f"{'intermixed' if r is None else f'sectors{r}'}-alpha{alpha:g}" if changes else "default"
+            ship, fine = ensemble_records(args if (r, alpha) in corners else no_finer, tag, changes)
             runs[(r, alpha)] = (ship, fine)
             recs = list(ship.values())
             ell = 0.0 if r is None else 2 * math.pi * init["radius"] / (k * r)
@@ -94,7 +101,7 @@ def main():
         fig.colorbar(im, ax=ax)
     save_figure(fig, out)
     big, small = exponents[-1], exponents[0]
-    mixed_big, seg_big, mixed_small = runs[(None, big)], runs[(1, big)], runs[(None, small)]
+    mixed_big, seg_big, mixed_small = runs[(None, big)], runs[(repeats[-1], big)], runs[(None, small)]
     rows = []
     for label, stat in [("arrests", poly_arrests), ("site foci", poly_foci)]:
         rows.append(measured(f"polyclonal {label}: intermixed − segregated (ℓ = {ylabels[-1]} mm), α = {big:g}",

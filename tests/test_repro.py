@@ -34,7 +34,7 @@ def _run(tmp_path, name, runs=None):
     return json.loads((tmp_path / "result.json").read_text())["rows"]
 
 
-@pytest.mark.parametrize("name", [s for s in SCRIPTS if s != "therapy"])
+@pytest.mark.parametrize("name", [s for s in SCRIPTS if s not in ("therapy", "prediction")])
 def test_reproduction_quick(tmp_path, runs, name):
     checked = 0
     for row in _run(tmp_path, name, runs):
@@ -65,3 +65,13 @@ def test_seed_bootstrap_covers_the_mean_of_normal_samples():
     hits = sum(lo <= 0.0 <= hi for lo, hi in (seed_bootstrap(np.mean, list(rng.normal(size=8)), n=400)
                                               for _ in range(200)))
     assert 0.85 <= hits / 200 <= 0.99, hits  # percentile intervals of n = 8 run a little narrow
+
+
+def test_prediction_polyclonality_falls_with_segregation_and_rises_with_cluster_size(tmp_path, runs):
+    """No published value: at both resolutions an intermixed primary seeds more polyclonal arrests and foci than
+    a segregated one, and larger clusters more than smaller ones. (In quick mode the primary's front is 0.4 mm
+    and its finer level changes these differences by 10-70 %: they are not converged there, only signed.)"""
+    rows = _run(tmp_path, "prediction", runs)
+    assert len(rows) == 4
+    for row in rows:
+        assert row["model"] > 0 and row["finer"] > 0, row
