@@ -41,7 +41,7 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
                        f"(default {seeds}; --quick: 2)")
         p.set_defaults(default_seeds=seeds)
         p.add_argument("--finer-seeds", type=int, default=None, help="seeds 1..M (M <= N) also run one level "
-                       "finer (the sites' element size halved) for the convergence column (default: N; 0: none)")
+                       "finer (every organ's adaptive element size halved) for the convergence column (default: N; 0: none)")
     return p
 
 
@@ -184,7 +184,8 @@ def measured(quantity, statistic, shipped: dict, finer: dict, published, low=Non
              source="", note="") -> dict:
     """A row measured on seed ensembles ({seed: record}): ``statistic(list of records)`` over every shipped
     seed with its seed-bootstrap CI, the value one level finer and the relative change from the shipped value
-    on the same seeds (a paired comparison: the seeds' own noise cancels)."""
+    on the same seeds, with the change's CI resampling those seeds (see :func:`set_finer` for why the same seed
+    does not cancel the noise)."""
     seeds = sorted(shipped)
     recs = [shipped[s] for s in seeds]
     r = row(quantity, float(statistic(recs)), published, low, high, seed_bootstrap(statistic, recs), kind,

@@ -76,9 +76,9 @@ def main():
                                               overrides(data, therapy, dose))
             recs = list(ship.values())
             b = relative(burden, ship0)(recs)
-            table.append([therapy, dose, UNITS[therapy], len(recs), burden(recs), b, foci_per_mouse(recs),
-                          poly_fraction(recs)])
-            curves.setdefault(therapy, []).append((dose, b, foci_per_mouse(recs), poly_fraction(recs)))
+            foci, poly = foci_per_mouse(recs), poly_fraction(recs)
+            table.append([therapy, dose, UNITS[therapy], len(recs), burden(recs), b, foci, poly])
+            curves.setdefault(therapy, []).append((dose, b, foci, poly))
             if top_dose:
                 top[therapy] = b
                 rows.append(measured(f"metastatic burden vs untreated, {therapy} at top dose ({dose:g} "
