@@ -287,3 +287,26 @@ def test_resume_before_the_first_checkpoint_starts_again(tmp_path, write_toml):
     r = run_cli("run", "--resume", run, "--quiet")
     assert r.returncode == 0 and "starting its run again from t = 0" in r.stderr, r.stderr
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+def test_a_killed_writers_half_copies_are_never_read_and_resume_removes_them(tmp_path, write_toml):
+    """A SIGKILL while a field file is copied aside leaves `.NAME.XXXX.vtkhdf` (truncated) in fields/: the
+    reader must not take it for an organ (CI once rendered such a copy), and --resume deletes it."""
+    from pdemet.output.rundir import load_run
+
+    run = tmp_path / "run"
+    assert run_cli("run", write_toml(box_scenario()), "--out", run, "--quiet", "--checkpoint-every", "0.5").returncode == 0
+    summary = json.loads((run / "summary.json").read_text())
+    field = next((run / "fields").glob("*.vtkhdf"))
+    half = run / "fields" / f".{field.stem}.en5qc4_a.vtkhdf"
+    half.write_bytes(field.read_bytes()[: field.stat().st_size // 2])
+    aside = run / ".summary.x1y2z3.json"
+    aside.write_text("{")
+    mine = run / ".notes"
+    mine.write_text("the user's own hidden file")
+    assert list(load_run(run).organs) == [p.stem for p in sorted((run / "fields").glob("[!.]*.vtkhdf"))]
+    # make the run resumable again (as if killed after its last checkpoint) and resume it
+    (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
+    r = run_cli("run", "--resume", run, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert not half.exists() and not aside.exists() and mine.exists()

@@ -49,5 +49,24 @@ CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "support_mm
 TOTAL = "total"  # the point array of Σᵢ uᵢ in the field files
 
 
+def is_temporary(path: str | Path) -> bool:
+    """A copy a writer is still writing aside (hidden: ``.NAME.XXXXXXXX.ext``, renamed into place once complete,
+    pdemet.output.files). One that is there while nobody holds the directory's lock was left by a killed writer."""
+    name = Path(path).name
+    return name.startswith(".") and name != LOCK
+
+
+def stale_temporaries(run_dir: str | Path) -> list[Path]:
+    """The copies a killed writer left in a run directory (call it holding the lock): hidden files named after
+    one of the run's own files, and hidden field files. A user's own hidden files are not among them."""
+    run_dir = Path(run_dir)
+    stems = tuple(f".{Path(name).stem}." for name in OUTPUTS)
+    top = [p for p in run_dir.iterdir() if p.is_file() and is_temporary(p) and p.name.startswith(stems)] \
+        if run_dir.is_dir() else []
+    fields = run_dir / FIELDS
+    return top + ([p for p in fields.iterdir() if p.is_file() and is_temporary(p) and p.suffix == ".vtkhdf"]
+                  if fields.is_dir() else [])
+
+
 def field_file(run_dir: str | Path, organ: str) -> Path:
     return Path(run_dir) / FIELDS / f"{organ}.vtkhdf"

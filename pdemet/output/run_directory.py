@@ -54,7 +54,10 @@ class RunDirectory:
                 if self.out.exists() and not self.out.is_dir():
                     fail("--out", f"{self.out} exists and is not a directory; choose another output directory")
                 self.lock.acquire()  # one writer per run directory, a resume included
-                if not resume:
+                if resume:  # a killed writer's half-written copies: never read, never to be renamed
+                    for tmp in layout.stale_temporaries(self.out):
+                        tmp.unlink(missing_ok=True)
+                else:
                     prepare_out_dir(self.out, overwrite)
                     self._check_disk()
             except Exception as e:  # share the verdict so that all ranks stop together

@@ -256,7 +256,7 @@ def load_run(run_dir) -> Run:
 def _organs(path: Path, organ_cfg: dict) -> tuple[dict[str, OrganFields], list[str]]:
     """The organs with at least one output step (primary first, then scenario order), and the array names."""
     fields_dir = path / layout.FIELDS
-    files = sorted(fields_dir.glob("*.vtkhdf")) if fields_dir.is_dir() else []
+    files = sorted(f for f in fields_dir.glob("*.vtkhdf") if not layout.is_temporary(f)) if fields_dir.is_dir() else []
     if not files:
         raise RenderError(f"no {layout.FIELDS}/*.vtkhdf in {path} (has the run written any output yet?)")
     by_name = {f.stem: f for f in files}
