@@ -24,7 +24,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pdemet.scenario.keys import set_key  # noqa: E402,F401 - the scripts' name for it
 DEFAULT = ROOT / "pdemet" / "scenarios" / "default.toml"
 RESULTS = ROOT / "results" / "repro"
 
