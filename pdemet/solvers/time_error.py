@@ -56,9 +56,10 @@ class StepDoubling:
         self.cfg, self.organs, self.solvers, self.comm = cfg, organs, solvers, comm
         # Counted over accepted steps, per organ: extrapolated, u₂ kept because the extrapolation undershot,
         # u₂ kept because dt was too stiff for it.
+        # "limiting": accepted steps per organ in which that organ had the largest error (what sets dt).
         self.stats = {"extrapolated": 0, "undershoot_fallbacks": 0, "stiffness_limited": 0, "last_error": 0.0,
-                      "max_accepted_error": 0.0}
-        self._pending = (0, 0, 0)  # the attempt's counts, added when it is accepted
+                      "max_accepted_error": 0.0, "limiting": {}}
+        self._pending = (0, 0, 0, None)  # the attempt's counts and worst organ, added when it is accepted
 
     def atol(self, name: str) -> float:
         """cells/mm³: ``time_atol`` or time_rtol × 10⁻³ κ of the organ."""
@@ -109,8 +110,8 @@ class StepDoubling:
                 x = u2 + (u2 - one[n]) / q  # = (2ᵖ·u₂ − u₁)/(2ᵖ − 1)
                 candidates[n] = x
                 local[len(names) + j] = float(x.size > 0 and x.min() < -self.cfg.negative_tolerance * organ.capacity)
-        glob = self.comm.allreduce(local, op=MPI.MAX)
-        errs, undershoots = glob[: len(names)], glob[len(names):]
+        self.comm.Allreduce(MPI.IN_PLACE, local, op=MPI.MAX)
+        errs, undershoots = local[: len(names)], local[len(names):]
         extrapolated = fallbacks = 0
         for j, n in enumerate(names):
             if n in candidates and not undershoots[j]:
@@ -118,11 +119,11 @@ class StepDoubling:
                 extrapolated += 1
             elif n in candidates:
                 fallbacks += 1
-        self._pending = (extrapolated, fallbacks, stiff)
-        worst = int(np.argmax(errs)) if len(names) else 0
-        err = float(errs[worst]) if len(names) else 0.0
+        worst = names[int(np.argmax(errs))]
+        err = float(np.max(errs))
+        self._pending = (extrapolated, fallbacks, stiff, worst)
         self.stats["last_error"] = err
-        return True, err, self.order(names[worst]) if names else 2
+        return True, err, self.order(worst)
 
     def _norm(self, u2, u1, u0, q, atol, n_owned) -> float:
         """maxᵢ |(u₂ − u₁)ᵢ/q| / (atol + rtol·max(|u⁰ᵢ|, |u₂ᵢ|)) over this rank's owned dofs (inf if not finite)."""
@@ -138,9 +139,11 @@ class StepDoubling:
         self.stats["extrapolated"] += self._pending[0]
         self.stats["undershoot_fallbacks"] += self._pending[1]
         self.stats["stiffness_limited"] += self._pending[2]
+        limiting = self.stats["limiting"]
+        limiting[self._pending[3]] = limiting.get(self._pending[3], 0) + 1
 
     def state(self) -> dict:
-        return dict(self.stats)
+        return {**self.stats, "limiting": dict(self.stats["limiting"])}
 
     def set_state(self, state: dict) -> None:
-        self.stats = dict(state)
+        self.stats = {**state, "limiting": dict(state["limiting"])}
