@@ -16,8 +16,8 @@ over every organ, clone and dof, so the user's bound holds at every node, also a
 transport organs (there the density changes fastest: that is where the accuracy was asked for). The
 step is accepted if err ≤ 1 (:meth:`pdemet.solvers.step_control.StepControl.judge` picks the next dt).
 
-The accepted state is u₂, or, where the step is symmetric (Strang splitting with Crank–Nicolson and no
-transport term, θ = ½; the θ = ½ Newton step), the extrapolated
+The accepted state is u₂, or, where the step is symmetric (Strang splitting with Crank–Nicolson, θ = ½, no
+transport term; P1, see below; not the Newton reference, whose stiffness is not bounded), the extrapolated
 
     (2ᵖ·u₂ − u₁)/(2ᵖ − 1):
 
@@ -30,8 +30,8 @@ front), that organ takes u₂ for the step; smaller undershoots are clipped cons
 
 Nor is it A-stable: a diffusion mode of rate λ is multiplied per step by R(z) = (1 − z/2)/(1 + z/2),
 z = dt·λ, in u₁ and by R(z/2)² in u₂, so by (4R(z/2)² − R(z))/3 in the extrapolated state, which tends to
-5/3 for stiff modes (|·| ≤ 1 only for z ≤ 25.86; cf. Zlatev, Dimov, Faragó & Havasi, Richardson
-Extrapolation, de Gruyter 2017, ch. 4, for the trapezoidal rule). The extrapolation is therefore used only
+5/3 for stiff modes (|·| ≤ 1 only for z ≤ 25.86; cf. Zlatev, Faragó & Havasi, J Comput Appl Math
+235:507, 2010: active Richardson extrapolation of the trapezoidal rule is not A-stable). It is used only
 while dt·λ_max ≤ Z_MAX, λ_max the Gershgorin bound of the linear step's M⁻¹A (P1; see
 :meth:`pdemet.solvers.linear.LinearStep.stiffness`); larger steps keep u₂.
 """
