@@ -32,8 +32,8 @@ Nor is it A-stable: a diffusion mode of rate λ is multiplied per step by R(z) =
 z = dt·λ, in u₁ and by R(z/2)² in u₂, so by (4R(z/2)² − R(z))/3 in the extrapolated state, which tends to
 5/3 for stiff modes (|·| ≤ 1 only for z ≤ 25.86; cf. Zlatev, Faragó & Havasi, J Comput Appl Math
 235:507, 2010: active Richardson extrapolation of the trapezoidal rule is not A-stable). It is used only
-while dt·λ_max ≤ Z_MAX, λ_max the Gershgorin bound of the linear step's M⁻¹A (P1; see
-:meth:`pdemet.solvers.linear.LinearStep.stiffness`); larger steps keep u₂.
+while dt·λ_max ≤ Z_MAX, λ_max bounded from above for the linear step's M⁻¹A (P1; Gershgorin and
+Lanczos, see :meth:`pdemet.solvers.linear.LinearStep.stiffness`); larger steps keep u₂.
 """
 
 from __future__ import annotations
