@@ -88,7 +88,7 @@ def test_error_controlled_steps_section(bench_results):
         for r in row["fixed"] + row["controlled"]:
             assert _positive(r["error"]) and _positive(r["time_s"]) and r["steps"]["accepted"] > 0
         assert all(_finite(r["error_over_tolerance"]) for r in row["controlled"])
-        assert _positive(row["speedup"]), row
+        assert _positive(row["speedup"]) and _positive(row["at_smallest_fixed_error"]["speedup"]), row
     c = sec["by_diffusion"][0]["cg_rtol_1e-8"]
     assert _positive(c["time_ratio_vs_1e-12"]) and 0 <= c["cells_rel_diff_vs_1e-12"] < 1e-6
 
