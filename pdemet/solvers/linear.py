@@ -90,7 +90,7 @@ class LinearStep:
     LANCZOS_ITERATIONS, LANCZOS_MARGIN = 40, 1.02  # Ritz values ≤ λ_max; 40 iterations: within 10⁻⁵ (box 48³)
 
     def stiffness(self) -> float | None:
-        """The largest eigenvalue λ_max of M⁻¹A over the clone groups (1/day), from above: the smaller of the
+        """The largest eigenvalue λ_max of M⁻¹A over the clone groups (1/day), with a margin: the smaller of the
         Gershgorin bound maxᵢ Σⱼ|Aᵢⱼ|/mᵢ (up to 2·λ_max; 1.29·λ_max on box meshes) and 1.02 × the largest Ritz
         value of 40 Lanczos steps (PETSc CG on M^(−½)AM^(−½), KSPComputeExtremeSingularValues). P1 only, with
         its lumped (diagonal) mass; None for P2. Error control only (it reads the kept matrices); collective."""
