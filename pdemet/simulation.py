@@ -395,7 +395,8 @@ class Simulation:
             "warnings": list(self.warnings),
         }
         if self.doubling is not None:
-            summary["time_error"] = {"rtol": self.cfg.time_rtol, "atol": {n: self.doubling.atol(n) for n in self.organs},
+            summary["time_error"] = {"rtol": self.cfg.time_rtol,
+                                     "atol": {n: self.doubling.atol(n) for n in self.organs},
                                      "order": {n: self.doubling.order(n) for n in self.organs},
                                      **self.doubling.stats}
         for coupling in self.couplings:

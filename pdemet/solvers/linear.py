@@ -53,8 +53,8 @@ class LinearStep:
         self._load = self._rhs.duplicate()
 
     MAX_CACHED_DT = 3  # operators kept per clone group (e.g. dt, dt/2 after a rejection, a last short step)
-    # (one more under error control, where each step uses dt and dt/2: both pairs of a step shortened to an
-    # output time and the steps around it)
+    # (one more under error control, where every step uses dt and dt/2: the pair of the usual dt and, around
+    # an output time, most of the pair of the step shortened to land on it)
 
     @staticmethod
     def _assemble(form):
@@ -149,7 +149,8 @@ class LinearStep:
         op = self._cache.pop(ck, None)
         if op is None:
             same = [k for k in self._cache if k[0] == key]
-            while len(same) >= self.MAX_CACHED_DT + (self._base is not None):  # evict the least recently used dt of this group
+            keep = self.MAX_CACHED_DT + (self._base is not None)
+            while len(same) >= keep:  # evict the least recently used dt of this group
                 self._cache.pop(same.pop(0)).destroy()
             M, A = self._base_matrices(key)
             op = GroupOperator()

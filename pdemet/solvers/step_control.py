@@ -28,8 +28,8 @@ class StepControl:
         self.steps = {"accepted": 0, "rejected": 0}
         self.successes = 0  # accepted steps since dt was last reduced
         self.clipped_cells = 0.0
-        # Error control: accepted steps left during which dt may not grow (after a rejection), whether the
-        # last attempt was rejected for its error, and the dt the controller proposes for the next step.
+        # Error control: accepted steps left during which dt may not grow (after a rejection), and whether
+        # the last attempt was rejected (a second rejection in a row shortens dt more).
         self.hold, self.last_rejected = 0, False
 
     def check(self, before: dict) -> str | None:
