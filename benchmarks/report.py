@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.newton import newton_ran
+from benchmarks.time_error import report_lines as time_error_lines
 
 
 def targets(res: dict) -> list[dict]:
@@ -52,6 +53,8 @@ def markdown(res: dict) -> str:
     for key in ("pypde", "pypde_fast"):
         if res.get(key) is not None:
             lines += _pypde(res[key])
+    if res.get("time_error") is not None:
+        lines += time_error_lines(res["time_error"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]
     return "\n".join(lines) + "\n"
 
