@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time as _time
@@ -23,6 +24,14 @@ from pdemet.output.run_directory import RunDirectory
 from pdemet.solvers import SOLVERS
 from pdemet.solvers.step_control import StepControl
 from pdemet.terms import TERMS
+
+
+# Wall-time accumulators (s) in summary.json's "timers_s". "adapt" is all of the re-adaptation; the adapt.* parts
+# split it: refine (gathering the fields, where to refine and the refinement itself, on rank 0), transfer (the
+# fields to the new mesh), mesh (the distributed DOLFINx mesh), organ (function space, lumped masses), nodes
+# (gatherer and rank-0 node data), solver (the organ's new solver), seed (founders placed on the new mesh).
+TIMERS = ("solve", "coupling", "output", "adapt", "adapt.refine", "adapt.transfer", "adapt.mesh", "adapt.organ",
+          "adapt.nodes", "adapt.solver", "adapt.seed")
 
 
 class Simulation:
@@ -55,7 +64,7 @@ class Simulation:
                 print(f"pdemet: warning: {line}", file=sys.stderr, flush=True)
         self.refinements: dict[str, OrganRefinement | None] = {}
         self.adapt_next: dict[str, float] = {}
-        self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0, "adapt": 0.0}
+        self.timers = dict.fromkeys(TIMERS, 0.0)
         for name, ocfg in scenario.organs.items():
             if ocfg.adapt.enabled:
                 self._start_refinement(name)
@@ -90,8 +99,10 @@ class Simulation:
         """Refine around the initial tumor until its edge is resolved (the initial condition is set anew on
         every finer mesh, so it is sharp, not interpolated)."""
         cfg = self.scenario.organs[name].adapt
-        self.refinements[name] = OrganRefinement(cfg, *self.base_meshes[name]) if self.comm.rank == 0 else None
-        self._remesh(name, None)
+        with self._timed("adapt"), self._timed("adapt.refine"):
+            self.refinements[name] = OrganRefinement(cfg, *self.base_meshes[name]) if self.comm.rank == 0 else None
+        with self._timed("adapt"):
+            self._remesh(name, None)
         for _ in range(cfg.max_levels + 1):
             if not self.adapt(name, initial=True):
                 break
@@ -99,51 +110,68 @@ class Simulation:
 
     def adapt(self, name: str, initial: bool = False) -> bool:
         """Refine organ ``name`` around its tumor and the founders waiting there, then place them; True if
-        its mesh changed. Collective."""
-        t0 = _time.perf_counter()
-        organ, ref = self.organs[name], self.refinements[name]
-        extra = getattr(self, "coupling", None) and self.coupling.pending_targets(name)
-        g, nodes = self.gatherer(name), self.nodes(name)
-        u = [g.gather(c) for c in organ.clones]
-        changed, values = False, None
-        if ref is not None:
-            targets = ref.tumor_targets(sum(u), nodes, organ.capacity)
-            if extra is not None:
-                targets = Targets(np.concatenate([targets.points, extra.points]),
-                                  np.concatenate([targets.radius, extra.radius + ref.cfg.fine_zone]))
-            old = {**ref.mesh_state(), "masses": nodes.weights}
-            changed = ref.refine(targets)
-            if changed and not initial:
-                values = ref.transfer(old, np.array(u))
-        changed = self.comm.bcast(changed, root=0)
-        if changed:
-            self._remesh(name, values, initial)
-        if getattr(self, "coupling", None) is not None:
-            self.coupling.place_pending(name)
-        self.timers["adapt"] += _time.perf_counter() - t0
+        its mesh changed. Collective. Its time is ``timers["adapt"]``, split into the ``adapt.*`` timers."""
+        with self._timed("adapt"):
+            organ, ref = self.organs[name], self.refinements[name]
+            extra = getattr(self, "coupling", None) and self.coupling.pending_targets(name)
+            changed, values = False, None
+            with self._timed("adapt.refine"):  # rank 0 (the other ranks wait at the broadcast)
+                g, nodes = self.gatherer(name), self.nodes(name)
+                u = [g.gather(c) for c in organ.clones]
+                if ref is not None:
+                    targets = ref.tumor_targets(sum(u), nodes, organ.capacity)
+                    if extra is not None:
+                        targets = Targets(np.concatenate([targets.points, extra.points]),
+                                          np.concatenate([targets.radius, extra.radius + ref.cfg.fine_zone]))
+                    old = {**ref.mesh_state(), "masses": nodes.weights}
+                    changed = ref.refine(targets)
+                changed = self.comm.bcast(changed, root=0)
+            if changed and ref is not None and not initial:
+                with self._timed("adapt.transfer"):
+                    values = ref.transfer(old, np.array(u))
+            if changed:
+                self._remesh(name, values, initial)
+            if getattr(self, "coupling", None) is not None:
+                with self._timed("adapt.seed"):
+                    self.coupling.place_pending(name)
         return changed
 
     def _remesh(self, name: str, values, initial: bool = True) -> None:
         """Rebuild organ ``name`` on its refinement's current mesh; its fields are ``values`` (K, N) from
         rank 0, or the initial condition. Solver, node data and gatherer follow the new mesh."""
         ref = self.refinements[name]
-        mesh = mesh_from_arrays(self.comm, *((ref.points, ref.tets) if ref is not None else (None, None)))
-        organ = Organ(self.scenario.organs[name], self.clone_names, self.comm, mesh=mesh)
-        self.organs[name] = organ
-        self._gatherers.pop(name, None)
-        self._nodes.pop(name, None)
-        if values is None and initial:
-            organ.set_initial()
-        else:
-            values = self.comm.bcast(values, root=0)
+        with self._timed("adapt.mesh"):
+            mesh = mesh_from_arrays(self.comm, *((ref.points, ref.tets) if ref is not None else (None, None)))
+        with self._timed("adapt.organ"):
+            organ = Organ(self.scenario.organs[name], self.clone_names, self.comm, mesh=mesh)
+            self.organs[name] = organ
+        with self._timed("adapt.nodes"):
+            self._gatherers.pop(name, None)
+            self._nodes.pop(name, None)
             g = self.gatherer(name)
-            for clone, v in zip(organ.clones, values):
-                g.set_from_nodes(clone, v)
+            self.nodes(name)
+        with self._timed("adapt.transfer"):
+            if values is None and initial:
+                organ.set_initial()
+            else:
+                values = self.comm.bcast(values, root=0)
+                for clone, v in zip(organ.clones, values):
+                    g.set_from_nodes(clone, v)
         if name in self.solvers:
-            old = self.solvers[name]
-            self.solvers[name] = self._solver(name)
-            for key, value in old.stats.items():
-                self.solvers[name].stats[key] = self.solvers[name].stats.get(key, 0) + value
+            with self._timed("adapt.solver"):
+                old = self.solvers[name]
+                self.solvers[name] = self._solver(name)
+                for key, value in old.stats.items():
+                    self.solvers[name].stats[key] = self.solvers[name].stats.get(key, 0) + value
+
+    @contextlib.contextmanager
+    def _timed(self, key: str):
+        """Adds the wall time of the block to ``timers[key]``."""
+        t0 = _time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timers[key] = self.timers.get(key, 0.0) + _time.perf_counter() - t0
 
     def gatherer(self, organ: str) -> FieldGatherer:
         """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""
@@ -346,13 +374,15 @@ class Simulation:
 
     def set_state(self, state: dict) -> None:
         """Restore time, step control and the adapted meshes (their fields are set by the checkpoint next)."""
-        self.t, self.timers, self.adapt_next = state["t"], state["timers"], dict(state["adapt_next"])
+        self.t, self.adapt_next = state["t"], dict(state["adapt_next"])
+        self.timers = {**dict.fromkeys(TIMERS, 0.0), **state["timers"]}  # (a checkpoint may predate a timer)
         self.control.set_state(state["control"])
         for name, ref in self.refinements.items():
             if ref is not None:
                 ref.set_state(state["refinements"][name])
             n = self.comm.bcast(len(ref.points) if ref is not None else None, root=0)
-            self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
+            with self._timed("adapt"):
+                self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
 
     def make_summary(self, status: str, run_dir=None) -> dict:
         from pdemet import __version__
@@ -372,6 +402,7 @@ class Simulation:
             "final_dt": self.dt,
             "clipped_cells": self.clipped_cells,
             "timers_s": dict(self.timers),
+            "timers_s_by_rank": self.comm.allgather(dict(self.timers)) if self.comm.size > 1 else None,
             "dofs": {name: o.V.dofmap.index_map.size_global for name, o in self.organs.items()},
             "cells_final": cells,
             "solver_stats": {name: dict(s.stats) for name, s in self.solvers.items()},
