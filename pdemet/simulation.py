@@ -176,7 +176,11 @@ class Simulation:
     def gatherer(self, organ: str) -> FieldGatherer:
         """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""
         if organ not in self._gatherers:
-            self._gatherers[organ] = FieldGatherer(self.organs[organ])
+            # An adapted organ's mesh is made from its refinement's arrays, rank 0's node arrays already.
+            adapted = organ in getattr(self, "refinements", {})
+            arrays = ((self.refinements[organ].points, self.refinements[organ].tets) if self.comm.rank == 0 else ()
+                      ) if adapted else None
+            self._gatherers[organ] = FieldGatherer(self.organs[organ], arrays)
         return self._gatherers[organ]
 
     def nodes(self, organ: str) -> OrganNodes:
