@@ -10,7 +10,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from pdemet.backend import fem
-from pdemet.meshes.geometry import mesh_edges
+from pdemet.meshes.geometry import edge_numbering
 
 
 class FieldGatherer:
@@ -151,8 +151,18 @@ class OrganNodes:
 
     @functools.cached_property
     def edges(self) -> np.ndarray:
-        """(E, 2) unique edges, made when first asked for (the census and front targets need them)."""
-        return mesh_edges(self.tets)
+        """(E, 2) unique edges in lexicographic order, made when first asked for (the census, front targets and
+        the transport step need them)."""
+        return self._edge_numbering[0]
+
+    @functools.cached_property
+    def cell_edges(self) -> np.ndarray:
+        """(M, 6) int32: the row in ``edges`` of each cell's edges (0,1), (0,2), (0,3), (1,2), (1,3), (2,3)."""
+        return self._edge_numbering[1]
+
+    @functools.cached_property
+    def _edge_numbering(self):
+        return edge_numbering(self.tets)
 
     @functools.cached_property
     def tree(self) -> cKDTree:

@@ -98,6 +98,15 @@ def mesh_edges(tets: np.ndarray) -> np.ndarray:
     return np.stack([key // n, key % n], axis=1)
 
 
+def edge_numbering(tets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unique edges (E, 2) in lexicographic order (those of :func:`mesh_edges`) and the edge number of each
+    cell's six edges (M, 6; int32), in the order (0,1), (0,2), (0,3), (1,2), (1,3), (2,3)."""
+    a, b = np.triu_indices(4, 1)
+    lo, hi = np.minimum(tets[:, a], tets[:, b]), np.maximum(tets[:, a], tets[:, b])
+    uniq, ids = np.unique((lo.astype(np.int64) << 32 | hi).ravel(), return_inverse=True)
+    return np.stack([uniq >> 32, uniq & np.int64(0xFFFFFFFF)], axis=1), ids.reshape(-1, 6).astype(np.int32)
+
+
 def boundary_nodes(tets: np.ndarray) -> np.ndarray:
     """Sorted indices of the nodes on the boundary (vertices of faces that belong to one tetrahedron)."""
     faces = np.sort(tets[:, [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]].reshape(-1, 3), axis=1)
