@@ -30,7 +30,7 @@ class OrganRefinement:
     def __init__(self, cfg, base_points: np.ndarray, base_tets: np.ndarray):
         self.cfg = cfg
         self.refinement = Refinement(base_points, base_tets)
-        self.points, self.tets, self.base, self.ids = self.refinement.mesh()
+        self.points, self.tets, _, self.ids = self.refinement.mesh()
         self.next_time = 0.0
 
     def tumor_targets(self, total: np.ndarray, nodes, capacity: float) -> Targets:
@@ -50,7 +50,7 @@ class OrganRefinement:
         cfg = self.cfg
         if not self.refinement.refine(targets, cfg.size, cfg.grading, max_levels=cfg.max_levels):
             return False
-        self.points, self.tets, self.base, self.ids = self.refinement.mesh()
+        self.points, self.tets, _, self.ids = self.refinement.mesh()
         return True
 
     def transfer(self, old: dict, values: np.ndarray) -> np.ndarray:
@@ -77,7 +77,7 @@ class OrganRefinement:
 
     def set_state(self, state: dict) -> None:
         self.refinement.set_state(state)
-        self.points, self.tets, self.base, self.ids = self.refinement.mesh()
+        self.points, self.tets, _, self.ids = self.refinement.mesh()
         self.next_time = float(state["next_time"])
 
 
