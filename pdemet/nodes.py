@@ -41,7 +41,9 @@ class FieldGatherer:
         n_geom = m.geometry.x.shape[0]
         self.node_dof = np.zeros(n_geom, dtype=np.int64)
         self.node_dof[gdofs.ravel()] = wdofs.ravel()
-        used = np.unique(gdofs.ravel())
+        in_cell = np.zeros(n_geom, dtype=bool)  # the nodes of the local cells, ascending (np.unique without a sort)
+        in_cell[gdofs.ravel()] = True
+        used = np.flatnonzero(in_cell)
         self.local_nodes = used
         self.local_orig = orig[used]
         all_orig = comm.gather(self.local_orig, root=0)
