@@ -75,7 +75,8 @@ class TransportStep:
         # The active region: cells with a node above 1e-9 κ. (The inverse of an M-matrix is positive, so
         # every solve leaves astronomically small values one layer further out; counting those as tumor
         # would grow the region by a layer a step for nothing: with m ≥ 1 they do not move.)
-        cells = np.flatnonzero(np.any(U0[self.tets] > ACTIVE * self.organ.capacity, axis=1))
+        hot = U0 > ACTIVE * self.organ.capacity
+        cells = np.flatnonzero(hot[self.tets].view(np.uint32).ravel())  # cells with a hot node (4 flags as one word)
         if cells.size == 0:
             return True, np.zeros(0, dtype=np.int64), np.zeros((0, u.shape[0]))
         touched = np.zeros(len(U0), dtype=bool)
@@ -113,18 +114,18 @@ class TransportStep:
         """Edges of the active cells (node pairs, lexicographic), each cell's 6 edge ids among them, and
         ∫_K ∇φⱼ·∇φₖ per cell edge. The mesh's edge numbering (OrganNodes) gives the active edges in order without
         sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed)."""
-        if not hasattr(self, "_k_edge"):
-            self._k_edge = np.zeros((len(self.tets), 6))
-            self._known = np.zeros(len(self.tets), dtype=bool)
-        new = cells[~self._known[cells]]
+        if not hasattr(self, "_row"):
+            self._row = np.full(len(self.tets), -1, dtype=np.int32)  # of each cell in _k_edge, −1 until active
+            self._k_edge = np.zeros((0, 6))                           # only the cells ever active (memory)
+        new = cells[self._row[cells] < 0]
         if len(new):
-            self._k_edge[new] = edge_stiffness(self.points, self.tets[new])
-            self._known[new] = True
+            self._row[new] = np.arange(len(self._k_edge), len(self._k_edge) + len(new))
+            self._k_edge = np.concatenate([self._k_edge, edge_stiffness(self.points, self.tets[new])])
         numbers = self.cell_edges[cells]
         used = np.zeros(len(self.edges), dtype=bool)
         used[numbers] = True
         position = np.cumsum(used) - 1  # of each used edge among the used ones: the rank np.unique would give
-        return self.edges[used], position[numbers], self._k_edge[cells]
+        return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
 
     def _weights(self, U: np.ndarray, cells: np.ndarray, cell_edges, k_edge, n_edges):
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""
