@@ -208,3 +208,13 @@ def test_the_old_mesh_is_let_go_before_the_new_one_is_made(monkeypatch):
         del o
         sim.advance(sim.cfg.t_end)
     assert seen and all(all(s) for s in seen), seen
+
+
+def test_lumped_masses_in_chunks_are_those_of_one_pass():
+    from pdemet.adaptive import lumped_masses
+
+    X, C = _lung()
+    d = X[C[:, 1:]] - X[C[:, :1]]
+    vol = np.abs(np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2]))) / 6.0
+    one_pass = np.bincount(C.ravel(), weights=np.repeat(vol / 4.0, 4), minlength=len(X))
+    assert np.array_equal(lumped_masses(X, C, chunk=1000), one_pass) and np.array_equal(lumped_masses(X, C), one_pass)
