@@ -29,15 +29,20 @@ from pdemet.solvers.common import TermsByKind
 from pdemet.terms import Context, NumpyOps
 
 
-def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """∫_K ∇φⱼ·∇φₖ dx of each cell's six edges (M, 6), (0,1), (0,2), (0,3), (1,2), (1,3), (2,3), P1."""
-    p = points[tets]
-    J = p[:, 1:] - p[:, :1]
-    inv = np.linalg.inv(J)                                  # columns: gradients of λ₁..λ₃
-    grads = np.concatenate([-inv.sum(axis=2, keepdims=True), inv], axis=2).transpose(0, 2, 1)
-    vol = np.abs(np.linalg.det(J)) / 6.0
+def edge_stiffness(points: np.ndarray, tets: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """∫_K ∇φⱼ·∇φₖ dx of each cell's six edges (M, 6), (0,1), (0,2), (0,3), (1,2), (1,3), (2,3), P1. Computed
+    ``chunk`` cells at a time (each cell alone: the same numbers), so that the temporaries (~700 B per cell) stay
+    small."""
+    out = np.empty((len(tets), 6))
     a, b = np.triu_indices(4, 1)
-    return vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
+    for s in range(0, len(tets), chunk):
+        p = points[tets[s:s + chunk]]
+        J = p[:, 1:] - p[:, :1]
+        inv = np.linalg.inv(J)                              # columns: gradients of λ₁..λ₃
+        grads = np.concatenate([-inv.sum(axis=2, keepdims=True), inv], axis=2).transpose(0, 2, 1)
+        vol = np.abs(np.linalg.det(J)) / 6.0
+        out[s:s + chunk] = vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
+    return out
 
 
 ACTIVE = 1e-9  # fraction of κ above which a node makes its cells part of the moving region
