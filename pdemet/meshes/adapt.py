@@ -116,6 +116,10 @@ class Refinement:
     (it becomes 8 cells); the mesh is the base mesh bisected at the split edges, so it is a function of
     the set alone, and only the base cells whose edges changed are bisected again. The base vertices keep
     their numbers; every midpoint gets the next stable id when it is made.
+
+    Between refinements the leaves are not kept: :meth:`mesh` holds the same cells (in canonical order, by
+    compact vertex numbers), and the next :meth:`refine` takes them back from it (their order does not matter:
+    every decision is per cell or per edge set, and the mesh is put in canonical order).
     """
 
     def __init__(self, points, tets):
@@ -132,6 +136,7 @@ class Refinement:
         before = len(self.pts[0])
         if not len(targets):
             return False
+        self._leaves()
         # A cell of size h can only need refinement within (h/ratio − size)/grading of a target: only the
         # leaves of the base cells that close to a target (and those just rebisected) are looked at.
         if not hasattr(self, "_base_h"):
@@ -212,14 +217,26 @@ class Refinement:
 
     def mesh(self):
         """(points, tets, base cell of each tet, stable id of each vertex): unused midpoints dropped, the
-        base vertices first, cells in a canonical order."""
+        base vertices first, cells in a canonical order. The leaves are let go (see the class)."""
+        if self.cells is None:
+            return self._mesh
         used = np.zeros(len(self.pts[0]), dtype=bool)
         used[self.cells.ravel()] = True
         used[: self.n_base] = True
         new_id = np.cumsum(used) - 1
         cells = new_id[self.cells]
         order = _canonical_order(cells)
-        return self.pts[0][used], cells[order], self.base[order], np.flatnonzero(used)
+        points = self.pts[0] if used.all() else self.pts[0][used]
+        self._mesh = (points, cells[order], self.base[order], np.flatnonzero(used))
+        self.cells = self.base = self.h = None
+        return self._mesh
+
+    def _leaves(self) -> None:
+        """The leaves (cells by stable vertex ids, base cell, size) back from the last mesh, if let go."""
+        if self.cells is None:
+            _, tets, base, ids = self._mesh
+            self.cells, self.base = ids[tets], base
+            self.h = cell_sizes(self.pts[0], self.cells)
 
     def midpoint_generations(self):
         """[(ids, a, b)]: the midpoints grouped so that the ends of each group are base vertices or earlier
