@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from benchmarks import adaptive_section
 from benchmarks.newton import newton_ran
 from benchmarks.time_error import report_lines as time_error_lines
 
@@ -44,6 +45,8 @@ def targets(res: dict) -> list[dict]:
     t.append({"target": "memory for 4 clones × 5 organs × 1e6 dofs ≤ 8 GiB", "measured":
               f"{g['memory_4clones_5organs_1e6dofs_gib']:.2f} GiB (extrapolated)",
               "met": bool(g["memory_4clones_5organs_1e6dofs_gib"] <= 8)})
+    if "adaptive" in res:
+        t += adaptive_section.targets(res["adaptive"])
     return t
 
 
@@ -56,6 +59,8 @@ def markdown(res: dict) -> str:
     if res.get("time_error") is not None:
         lines += time_error_lines(res["time_error"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]
+    if "adaptive" in res:
+        lines += adaptive_section.markdown(res["adaptive"])
     return "\n".join(lines) + "\n"
 
 

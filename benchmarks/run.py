@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import adaptive_section
 from benchmarks.common import T_END
 from benchmarks.growth import growth
 from benchmarks.machine import load_1min, machine_info
@@ -96,6 +97,7 @@ def main(out: Path = Path("bench"), quick: bool = False) -> dict:
         scen = PACKAGE_DIR / "scenarios" / s.scenario
         log(f"whole run: {scen.name}")
         res["whole_run"] = whole_run(scen, tmp)
+        res["adaptive"] = adaptive_section.section(quick, tmp, log)
     log("done")
     res["targets"] = targets(res)
     res["bench_wall_s"] = log.elapsed()

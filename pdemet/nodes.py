@@ -10,7 +10,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from pdemet.backend import fem
-from pdemet.meshes.geometry import mesh_edges
+from pdemet.meshes.geometry import edge_numbering
 
 
 class FieldGatherer:
@@ -20,7 +20,11 @@ class FieldGatherer:
     P2 fields are interpolated to P1 on the same mesh first.
     """
 
-    def __init__(self, organ: Organ):
+    def __init__(self, organ: Organ, mesh_arrays: tuple | None = None):
+        """``mesh_arrays``: for a mesh made by :func:`~pdemet.organ.mesh_from_arrays`, the (points, tets) it was
+        made from on rank 0 (on the other ranks any value but None; None for a mesh read or built otherwise). They are
+        the node arrays in original order already (points are the original node numbers, tets in canonical
+        order), so only the map of each rank's nodes is gathered, not the mesh."""
         self.organ = organ
         m = organ.mesh
         comm = organ.comm
@@ -37,16 +41,26 @@ class FieldGatherer:
         n_geom = m.geometry.x.shape[0]
         self.node_dof = np.zeros(n_geom, dtype=np.int64)
         self.node_dof[gdofs.ravel()] = wdofs.ravel()
-        used = np.unique(gdofs.ravel())
+        in_cell = np.zeros(n_geom, dtype=bool)  # the nodes of the local cells, ascending (np.unique without a sort)
+        in_cell[gdofs.ravel()] = True
+        used = np.flatnonzero(in_cell)
         self.local_nodes = used
         self.local_orig = orig[used]
         all_orig = comm.gather(self.local_orig, root=0)
-        all_x = comm.gather(m.geometry.x[used], root=0)
-        all_tets = comm.gather(orig[gdofs], root=0)
+        if mesh_arrays is None:
+            all_x = comm.gather(m.geometry.x[used], root=0)
+            all_tets = comm.gather(orig[gdofs], root=0)
         if comm.rank == 0:
             o = np.concatenate(all_orig)
             uniq, inv = np.unique(o, return_inverse=True)
             self.n_points = uniq.size
+            self.uniq = uniq
+            self._gather_pos = inv  # where each rank's nodes (in rank order) go in the original order
+            if mesh_arrays is not None:
+                self.points, self.tets = mesh_arrays
+                if len(self.points) != uniq.size:
+                    raise RuntimeError(f"organ {organ.name}: the mesh has {uniq.size} nodes, its arrays {len(self.points)}")
+                return
             self.points = np.zeros((uniq.size, 3))
             self.points[inv] = np.concatenate(all_x)
             tets = np.searchsorted(uniq, np.concatenate(all_tets))
@@ -54,8 +68,6 @@ class FieldGatherer:
             key = np.sort(tets, axis=1)
             order = np.lexsort(key.T[::-1])
             self.tets = tets[order]
-            self.uniq = uniq
-            self._gather_pos = inv  # where each rank's nodes (in rank order) go in the original order
 
     def gather(self, fn) -> np.ndarray | None:
         """Values of a scalar Function at the mesh nodes, on rank 0 (None elsewhere)."""
@@ -141,8 +153,18 @@ class OrganNodes:
 
     @functools.cached_property
     def edges(self) -> np.ndarray:
-        """(E, 2) unique edges, made when first asked for (the census and front targets need them)."""
-        return mesh_edges(self.tets)
+        """(E, 2) unique edges in lexicographic order, made when first asked for (the census, front targets and
+        the transport step need them)."""
+        return self._edge_numbering[0]
+
+    @functools.cached_property
+    def cell_edges(self) -> np.ndarray:
+        """(M, 6) int32: the row in ``edges`` of each cell's edges (0,1), (0,2), (0,3), (1,2), (1,3), (2,3)."""
+        return self._edge_numbering[1]
+
+    @functools.cached_property
+    def _edge_numbering(self):
+        return edge_numbering(self.tets)
 
     @functools.cached_property
     def tree(self) -> cKDTree:

@@ -16,17 +16,25 @@ from pdemet.backend import MPI
 from pdemet.errors import StepFailure, first_line
 from pdemet.flux.coupling import ClusterFlux
 from pdemet.nodes import FieldGatherer, OrganNodes
-from pdemet.meshes.adapt import Targets
-from pdemet.organ import Organ, mesh_from_arrays
+from pdemet.organ import Organ
 from pdemet.output import checkpoint
 from pdemet.output.run_directory import RunDirectory
+from pdemet.readaptation import AdaptiveResolution
 from pdemet.solvers import SOLVERS
 from pdemet.solvers.step_control import StepControl
 from pdemet.solvers.time_error import StepDoubling
 from pdemet.terms import TERMS
 
 
-class Simulation:
+# Wall-time accumulators (s) in summary.json's "timers_s". "adapt" is all of the re-adaptation; the adapt.* parts
+# split it: refine (gathering the fields, where to refine and the refinement itself, on rank 0), transfer (the
+# fields to the new mesh), mesh (the distributed DOLFINx mesh), organ (function space, lumped masses), nodes
+# (gatherer and rank-0 node data), solver (the organ's new solver), seed (founders placed on the new mesh).
+TIMERS = ("solve", "coupling", "output", "adapt", "adapt.refine", "adapt.transfer", "adapt.mesh", "adapt.organ",
+          "adapt.nodes", "adapt.solver", "adapt.seed")
+
+
+class Simulation(AdaptiveResolution):
     """A multi-organ, multi-clone run.
 
     >>> sim = Simulation.from_toml("pdemet/scenarios/default.toml")
@@ -56,7 +64,7 @@ class Simulation:
                 print(f"pdemet: warning: {line}", file=sys.stderr, flush=True)
         self.refinements: dict[str, OrganRefinement | None] = {}
         self.adapt_next: dict[str, float] = {}
-        self.timers = {"solve": 0.0, "coupling": 0.0, "output": 0.0, "adapt": 0.0}
+        self.timers = dict.fromkeys(TIMERS, 0.0)
         for name, ocfg in scenario.organs.items():
             if ocfg.adapt.enabled:
                 self._start_refinement(name)
@@ -87,70 +95,14 @@ class Simulation:
         nodes = self.nodes(name) if needs_nodes else None
         return SOLVERS[self.cfg.solver](self.organs[name], terms, self.cfg, nodes, self.gatherer(name) if nodes else None)
 
-    # -- adaptive resolution -------------------------------------------------------------------
-    def _start_refinement(self, name: str) -> None:
-        """Refine around the initial tumor until its edge is resolved (the initial condition is set anew on
-        every finer mesh, so it is sharp, not interpolated)."""
-        cfg = self.scenario.organs[name].adapt
-        self.refinements[name] = OrganRefinement(cfg, *self.base_meshes[name]) if self.comm.rank == 0 else None
-        self._remesh(name, None)
-        for _ in range(cfg.max_levels + 1):
-            if not self.adapt(name, initial=True):
-                break
-        self.adapt_next[name] = cfg.every
-
-    def adapt(self, name: str, initial: bool = False) -> bool:
-        """Refine organ ``name`` around its tumor and the founders waiting there, then place them; True if
-        its mesh changed. Collective."""
-        t0 = _time.perf_counter()
-        organ, ref = self.organs[name], self.refinements[name]
-        extra = getattr(self, "coupling", None) and self.coupling.pending_targets(name)
-        g, nodes = self.gatherer(name), self.nodes(name)
-        u = [g.gather(c) for c in organ.clones]
-        changed, values = False, None
-        if ref is not None:
-            targets = ref.tumor_targets(sum(u), nodes, organ.capacity)
-            if extra is not None:
-                targets = Targets(np.concatenate([targets.points, extra.points]),
-                                  np.concatenate([targets.radius, extra.radius + ref.cfg.fine_zone]))
-            old = {**ref.mesh_state(), "masses": nodes.weights}
-            changed = ref.refine(targets)
-            if changed and not initial:
-                values = ref.transfer(old, np.array(u))
-        changed = self.comm.bcast(changed, root=0)
-        if changed:
-            self._remesh(name, values, initial)
-        if getattr(self, "coupling", None) is not None:
-            self.coupling.place_pending(name)
-        self.timers["adapt"] += _time.perf_counter() - t0
-        return changed
-
-    def _remesh(self, name: str, values, initial: bool = True) -> None:
-        """Rebuild organ ``name`` on its refinement's current mesh; its fields are ``values`` (K, N) from
-        rank 0, or the initial condition. Solver, node data and gatherer follow the new mesh."""
-        ref = self.refinements[name]
-        mesh = mesh_from_arrays(self.comm, *((ref.points, ref.tets) if ref is not None else (None, None)))
-        organ = Organ(self.scenario.organs[name], self.clone_names, self.comm, mesh=mesh)
-        self.organs[name] = organ
-        self._gatherers.pop(name, None)
-        self._nodes.pop(name, None)
-        if values is None and initial:
-            organ.set_initial()
-        else:
-            values = self.comm.bcast(values, root=0)
-            g = self.gatherer(name)
-            for clone, v in zip(organ.clones, values):
-                g.set_from_nodes(clone, v)
-        if name in self.solvers:
-            old = self.solvers[name]
-            self.solvers[name] = self._solver(name)
-            for key, value in old.stats.items():
-                self.solvers[name].stats[key] = self.solvers[name].stats.get(key, 0) + value
-
     def gatherer(self, organ: str) -> FieldGatherer:
         """The organ's FieldGatherer (node arrays on rank 0 in original order), built on first use."""
         if organ not in self._gatherers:
-            self._gatherers[organ] = FieldGatherer(self.organs[organ])
+            # An adapted organ's mesh is made from its refinement's arrays, rank 0's node arrays already.
+            adapted = organ in getattr(self, "refinements", {})
+            arrays = ((self.refinements[organ].points, self.refinements[organ].tets) if self.comm.rank == 0 else ()
+                      ) if adapted else None
+            self._gatherers[organ] = FieldGatherer(self.organs[organ], arrays)
         return self._gatherers[organ]
 
     def nodes(self, organ: str) -> OrganNodes:
@@ -357,7 +309,8 @@ class Simulation:
 
     def set_state(self, state: dict) -> None:
         """Restore time, step control and the adapted meshes (their fields are set by the checkpoint next)."""
-        self.t, self.timers, self.adapt_next = state["t"], state["timers"], dict(state["adapt_next"])
+        self.t, self.adapt_next = state["t"], dict(state["adapt_next"])
+        self.timers = {**dict.fromkeys(TIMERS, 0.0), **state["timers"]}  # (a checkpoint may predate a timer)
         self.control.set_state(state["control"])
         if self.doubling is not None:
             self.doubling.set_state(state["time_error"])
@@ -365,7 +318,8 @@ class Simulation:
             if ref is not None:
                 ref.set_state(state["refinements"][name])
             n = self.comm.bcast(len(ref.points) if ref is not None else None, root=0)
-            self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
+            with self._timed("adapt"):
+                self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
 
     def make_summary(self, status: str, run_dir=None) -> dict:
         from pdemet import __version__
@@ -385,6 +339,7 @@ class Simulation:
             "final_dt": self.dt,
             "clipped_cells": self.clipped_cells,
             "timers_s": dict(self.timers),
+            "timers_s_by_rank": self.comm.allgather(dict(self.timers)) if self.comm.size > 1 else None,
             "dofs": {name: o.V.dofmap.index_map.size_global for name, o in self.organs.items()},
             "cells_final": cells,
             "solver_stats": {name: dict(s.stats) for name, s in self.solvers.items()},

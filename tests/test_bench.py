@@ -27,12 +27,12 @@ def bench_results(tmp_path_factory):
 def test_files_and_sections(bench_results):
     out, returned, data = bench_results
     assert (out / "bench.md").read_text().startswith("# pdemet bench")
-    for key in ("machine", "solvers", "bandwidth", "pypde", "parallel", "growth", "whole_run", "targets",
+    for key in ("machine", "solvers", "bandwidth", "pypde", "parallel", "growth", "whole_run", "adaptive", "targets",
                 "bench_wall_s"):
         assert key in data, key
     assert data["quick"] is True
     assert returned["targets"] == data["targets"]
-    assert len(data["targets"]) == 6 and all(isinstance(t["met"], bool) for t in data["targets"])
+    assert len(data["targets"]) == 9 and all(isinstance(t["met"], bool) for t in data["targets"])
 
 
 def test_solver_comparison(bench_results):
@@ -92,3 +92,26 @@ def test_error_controlled_steps_section(bench_results):
     c = sec["by_diffusion"][0]["cg_rtol_1e-8"]
     assert _positive(c["time_ratio_vs_1e-12"]) and 0 <= c["cells_rel_diff_vs_1e-12"] < 1e-6
 
+
+def test_adaptive_meshes(bench_results):
+    """The adaptive section: cost rows grow with the element size halved, 1 and 2 ranks agree, the uniform mesh
+    gives the same focus within the stated tolerance, the shares and the extrapolations are finite."""
+    _, _, data = bench_results
+    a = data["adaptive"]
+    rows = a["cost"]["rows"]
+    assert len(rows) >= 2 and rows[1]["dofs"] > 2 * rows[0]["dofs"]
+    for r in rows:
+        assert _positive(r["step_s"]) and _positive(r["peak_rss_mib"]) and len(r["foci"]) == 1
+    for key in ("step_dofs_exponent", "adapt_dofs_exponent", "memory_bytes_per_dof"):
+        assert _finite(a["cost"][key]), key
+    assert 0 < a["share"]["adapt_share"] < 1 and 0 <= a["share"]["transfer_share"] < a["share"]["adapt_share"]
+    u = a["uniform"]
+    assert u["uniform"]["dofs"] > u["adaptive"]["dofs"] and u["same_census"], u["census_rel_diff"]
+    assert _positive(u["extrapolated"]["time_ratio"]) and _positive(u["extrapolated"]["memory_gib"])
+    assert _positive(a["memory"]["gib"])
+    for r in a["ranks"]:
+        g = r["agreement"]
+        assert g["same_lesions"] and g["census_max_rel_diff"] < 1e-8 and g["cells_max_rel_diff"] < 1e-10
+        assert g["foci_last"] == g["foci_last_2"] and sum(g["foci_last"].values()) > 0
+        assert _positive(r["speedup"]) and 0 < r["serial_fraction"] < 1 and 1 <= r["amdahl_bound"] <= 2
+    assert _positive(a["stream"]["one_gb_s"]) and len(a["stream"]["two_gb_s_each"]) == 2

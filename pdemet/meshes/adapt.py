@@ -116,6 +116,10 @@ class Refinement:
     (it becomes 8 cells); the mesh is the base mesh bisected at the split edges, so it is a function of
     the set alone, and only the base cells whose edges changed are bisected again. The base vertices keep
     their numbers; every midpoint gets the next stable id when it is made.
+
+    Between refinements the leaves are not kept: :meth:`mesh` holds the same cells (in canonical order, by
+    compact vertex numbers), and the next :meth:`refine` takes them back from it (their order does not matter:
+    every decision is per cell or per edge set, and the mesh is put in canonical order).
     """
 
     def __init__(self, points, tets):
@@ -125,7 +129,6 @@ class Refinement:
         self.mids = Midpoints()
         self.cells, self.base = self.base_tets.copy(), np.arange(len(self.base_tets), dtype=np.int64)
         self.h = cell_sizes(self.pts[0], self.cells)               # per leaf, kept up to date
-        self.centroid = self.pts[0][self.cells].mean(axis=1)
 
     def refine(self, targets: Targets, size: float, grading: float = 1.0, ratio: float = 1.4,
                max_levels: int = 12) -> bool:
@@ -133,6 +136,7 @@ class Refinement:
         before = len(self.pts[0])
         if not len(targets):
             return False
+        self._leaves()
         # A cell of size h can only need refinement within (h/ratio − size)/grading of a target: only the
         # leaves of the base cells that close to a target (and those just rebisected) are looked at.
         if not hasattr(self, "_base_h"):
@@ -146,7 +150,8 @@ class Refinement:
             # after the first pass only the leaves of base cells just cut can newly need refinement
             near = np.flatnonzero(coarse_leaf & (candidate if level == 0 else recent)[self.base])
             h = self.h[near]
-            d = _binned_distance(targets, self.centroid[near], (h / ratio - size) / grading)
+            centroid = self.pts[0][self.cells[near]].mean(axis=1)  # (only of the leaves that may need refinement)
+            d = _binned_distance(targets, centroid, (h / ratio - size) / grading)
             mark = np.zeros(len(self.cells), dtype=bool)
             mark[near] = h > ratio * (size + grading * np.maximum(d - 0.5 * h, 0.0))
             if not np.any(mark):
@@ -165,49 +170,73 @@ class Refinement:
         if not len(pending):
             return
         x = self.pts[0]
-        while True:  # Rivara's rule (limited): a cell cut at a much shorter edge than its longest gets that too
-            at_end = np.zeros(len(x), dtype=bool)
-            at_end[pending >> np.int64(32)] = at_end[pending & np.int64(0xFFFFFFFF)] = True
-            hit = np.flatnonzero(np.any(at_end[self.cells], axis=1))
-            ca, cb = _edge_ends(self.cells[hit])
-            k = Midpoints.key(ca, cb)
-            pos = np.minimum(np.searchsorted(pending, k), len(pending) - 1)
-            is_pending = pending[pos] == k
-            length = np.linalg.norm(x[ca] - x[cb], axis=2)
+        # Rivara's rule (limited): a cell cut at a much shorter edge than its longest gets that too, until no
+        # cell needs more. The edges, lengths and membership of the cells touching a pending edge's ends ("hit")
+        # are computed once per cell and extended as the pending set grows (rows in the order they were hit).
+        at_end = np.zeros(len(x), dtype=bool)
+        at_end[pending >> np.int64(32)] = at_end[pending & np.int64(0xFFFFFFFF)] = True
+        hit = _touching(self.cells, at_end)
+        ca, cb, k, length = _edges_of(self.cells[hit], x)
+        is_pending = _member(k, pending)
+        while True:
             r = np.arange(len(hit))
             top = np.argmax(length, axis=1)
             best = np.max(np.where(is_pending, length, 0.0), axis=1)
             need = np.any(is_pending, axis=1) & ~is_pending[r, top] & (best < SLIVER_RATIO * length[r, top])
             if not np.any(need):
                 break
-            pending = np.union1d(pending, Midpoints.key(ca[r, top][need], cb[r, top][need]))
+            added = np.setdiff1d(Midpoints.key(ca[r, top][need], cb[r, top][need]), pending)
+            pending = np.union1d(pending, added)
+            is_pending |= _member(k, added)
+            ends = np.concatenate([added >> np.int64(32), added & np.int64(0xFFFFFFFF)])
+            fresh = np.zeros(len(x), dtype=bool)
+            fresh[ends[~at_end[ends]]] = True
+            more = _touching(self.cells, fresh)
+            more = more[~at_end[self.cells[more]].view(np.uint32).ravel().astype(bool)]  # not hit before
+            at_end |= fresh
+            if len(more):
+                mca, mcb, mk, mlength = _edges_of(self.cells[more], x)
+                hit = np.concatenate([hit, more])
+                ca, cb, k, length = (np.concatenate(pair) for pair in ((ca, mca), (cb, mcb), (k, mk), (length, mlength)))
+                is_pending = np.concatenate([is_pending, _member(mk, pending)])
         self.mids.split(pending >> np.int64(32), pending & np.int64(0xFFFFFFFF), self.pts)
-        cut = hit[np.any(is_pending, axis=1)]
+        cut = np.sort(hit[np.any(is_pending, axis=1)])  # in leaf order
         if dirty_out is not None:
             dirty_out[self.base[cut]] = True
         cells, base = _bisected(self.cells[cut], self.mids, self.pts[0])
         self._replace(cut, cells, self.base[cut][base])
 
     def _replace(self, cut, cells, base) -> None:
-        """Leaves ``cut`` give way to ``cells`` (in base cells ``base``); sizes and centroids follow."""
+        """Leaves ``cut`` give way to ``cells`` (in base cells ``base``); sizes follow."""
         keep = np.ones(len(self.cells), dtype=bool)
         keep[cut] = False
         x = self.pts[0]
         self.cells = np.concatenate([self.cells[keep], cells])
         self.base = np.concatenate([self.base[keep], base])
         self.h = np.concatenate([self.h[keep], cell_sizes(x, cells)])
-        self.centroid = np.concatenate([self.centroid[keep], x[cells].mean(axis=1)])
 
     def mesh(self):
         """(points, tets, base cell of each tet, stable id of each vertex): unused midpoints dropped, the
-        base vertices first, cells in a canonical order."""
+        base vertices first, cells in a canonical order. The leaves are let go (see the class)."""
+        if self.cells is None:
+            return self._mesh
         used = np.zeros(len(self.pts[0]), dtype=bool)
         used[self.cells.ravel()] = True
         used[: self.n_base] = True
         new_id = np.cumsum(used) - 1
         cells = new_id[self.cells]
-        order = np.lexsort(np.sort(cells, axis=1).T[::-1])
-        return self.pts[0][used], cells[order], self.base[order], np.flatnonzero(used)
+        order = _canonical_order(cells)
+        points = self.pts[0] if used.all() else self.pts[0][used]
+        self._mesh = (points, cells[order], self.base[order], np.flatnonzero(used))
+        self.cells = self.base = self.h = None
+        return self._mesh
+
+    def _leaves(self) -> None:
+        """The leaves (cells by stable vertex ids, base cell, size) back from the last mesh, if let go."""
+        if self.cells is None:
+            _, tets, base, ids = self._mesh
+            self.cells, self.base = ids[tets], base
+            self.h = cell_sizes(self.pts[0], self.cells)
 
     def midpoint_generations(self):
         """[(ids, a, b)]: the midpoints grouped so that the ends of each group are base vertices or earlier
@@ -239,7 +268,6 @@ class Refinement:
         self.pts[0] = x
         self.cells, self.base = _bisected(self.base_tets, self.mids, x)
         self.h = cell_sizes(x, self.cells)
-        self.centroid = x[self.cells].mean(axis=1)
 
 
 def _binned_distance(targets: Targets, x: np.ndarray, reach: np.ndarray) -> np.ndarray:
@@ -264,6 +292,34 @@ SLIVER_RATIO = 0.75
 
 def _edge_ends(cells):
     return cells[:, _EDGES[:, 0]], cells[:, _EDGES[:, 1]]  # (m, 6) each
+
+
+def _canonical_order(cells: np.ndarray) -> np.ndarray:
+    """The cells sorted by their sorted vertex tuples (lexicographically): with fewer than 2²¹ vertices the first
+    three are packed in one int64 key, the fourth breaks its ties (the same order, cells being distinct sets)."""
+    s = np.sort(cells, axis=1)
+    if len(s) and s.max() >= 1 << 21:
+        return np.lexsort(s.T[::-1])
+    return np.lexsort((s[:, 3], (s[:, 0] << 42) | (s[:, 1] << 21) | s[:, 2]))
+
+
+def _touching(cells, flags) -> np.ndarray:
+    """Indices (ascending) of the cells with a vertex flagged (4 vertex flags of a cell read as one uint32)."""
+    return np.flatnonzero(flags[cells].view(np.uint32).ravel())
+
+
+def _edges_of(cells, x):
+    """Ends (m, 6), edge keys (m, 6) and edge lengths (m, 6) of the cells' six edges."""
+    ca, cb = _edge_ends(cells)
+    return ca, cb, Midpoints.key(ca, cb), np.linalg.norm(x[ca] - x[cb], axis=2)
+
+
+def _member(keys, sorted_keys) -> np.ndarray:
+    """keys (any shape) that are in the sorted array ``sorted_keys``."""
+    if not len(sorted_keys):
+        return np.zeros(keys.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
 
 
 def _bisected(cells, mids, x):

@@ -98,6 +98,36 @@ def mesh_edges(tets: np.ndarray) -> np.ndarray:
     return np.stack([key // n, key % n], axis=1)
 
 
+def edge_numbering(tets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unique edges (E, 2; int32) in lexicographic order (those of :func:`mesh_edges`) and the edge number of
+    each cell's six edges (M, 6; int32), in the order (0,1), (0,2), (0,3), (1,2), (1,3), (2,3). (int32: they are
+    indices only, and a node array's worth of memory per ~2 edges.)
+
+    np.unique(keys, return_inverse=True) with fewer temporaries (2.5× less memory for 1.7·10⁶ cells)."""
+    if not len(tets):
+        return np.zeros((0, 2), dtype=np.int32), np.zeros((0, 6), dtype=np.int32)
+    keys = np.empty((len(tets), 6), dtype=np.int64)  # lo·2³² + hi of each cell edge
+    for j, (a, b) in enumerate(zip(*np.triu_indices(4, 1))):
+        np.minimum(tets[:, a], tets[:, b], out=keys[:, j])
+        keys[:, j] <<= 32
+        keys[:, j] |= np.maximum(tets[:, a], tets[:, b])
+    keys = keys.ravel()
+    order = np.argsort(keys)
+    keys = keys[order]
+    first = np.empty(len(keys), dtype=bool)  # the first of each run of equal keys
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    uniq = keys[first]
+    del keys
+    rank = np.cumsum(first, dtype=np.int32)
+    rank -= 1
+    ids = np.empty(len(rank), dtype=np.int32)
+    ids[order] = rank
+    edges = np.empty((len(uniq), 2), dtype=np.int32)
+    edges[:, 0], edges[:, 1] = uniq >> 32, uniq & np.int64(0xFFFFFFFF)
+    return edges, ids.reshape(-1, 6)
+
+
 def boundary_nodes(tets: np.ndarray) -> np.ndarray:
     """Sorted indices of the nodes on the boundary (vertices of faces that belong to one tetrahedron)."""
     faces = np.sort(tets[:, [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]].reshape(-1, 3), axis=1)

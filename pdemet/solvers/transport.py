@@ -29,21 +29,20 @@ from pdemet.solvers.common import TermsByKind
 from pdemet.terms import Context, NumpyOps
 
 
-def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique edges (E, 2) of the cells, each cell's 6 edge ids (M, 6) and ∫_K ∇φⱼ·∇φₖ dx per cell edge
-    (M, 6), P1."""
-    p = points[tets]
-    J = p[:, 1:] - p[:, :1]
-    inv = np.linalg.inv(J)                                  # columns: gradients of λ₁..λ₃
-    grads = np.concatenate([-inv.sum(axis=2, keepdims=True), inv], axis=2).transpose(0, 2, 1)
-    vol = np.abs(np.linalg.det(J)) / 6.0
+def edge_stiffness(points: np.ndarray, tets: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """∫_K ∇φⱼ·∇φₖ dx of each cell's six edges (M, 6), (0,1), (0,2), (0,3), (1,2), (1,3), (2,3), P1. Computed
+    ``chunk`` cells at a time (each cell alone: the same numbers), so that the temporaries (~700 B per cell) stay
+    small."""
+    out = np.empty((len(tets), 6))
     a, b = np.triu_indices(4, 1)
-    k_edge = vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
-    lo, hi = np.minimum(tets[:, a], tets[:, b]), np.maximum(tets[:, a], tets[:, b])
-    key = lo.astype(np.int64) * (np.int64(1) << 32) + hi
-    uniq, ids = np.unique(key.ravel(), return_inverse=True)
-    edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
-    return edges, ids.reshape(-1, 6), k_edge
+    for s in range(0, len(tets), chunk):
+        p = points[tets[s:s + chunk]]
+        J = p[:, 1:] - p[:, :1]
+        inv = np.linalg.inv(J)                              # columns: gradients of λ₁..λ₃
+        grads = np.concatenate([-inv.sum(axis=2, keepdims=True), inv], axis=2).transpose(0, 2, 1)
+        vol = np.abs(np.linalg.det(J)) / 6.0
+        out[s:s + chunk] = vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
+    return out
 
 
 ACTIVE = 1e-9  # fraction of κ above which a node makes its cells part of the moving region
@@ -59,6 +58,7 @@ class TransportStep:
         self.rank0 = organ.comm.rank == 0
         if self.rank0:
             self.m, self.tets, self.points = nodes.weights, nodes.tets, nodes.points
+            self.edges, self.cell_edges = nodes.edges, nodes.cell_edges
             self.ctx = Context(p=terms.params, t=0.0, x=nodes.points.T, ops=NumpyOps, n_clones=organ.n_clones,
                                organ=organ.name)
 
@@ -80,7 +80,8 @@ class TransportStep:
         # The active region: cells with a node above 1e-9 κ. (The inverse of an M-matrix is positive, so
         # every solve leaves astronomically small values one layer further out; counting those as tumor
         # would grow the region by a layer a step for nothing: with m ≥ 1 they do not move.)
-        cells = np.flatnonzero(np.any(U0[self.tets] > ACTIVE * self.organ.capacity, axis=1))
+        hot = U0 > ACTIVE * self.organ.capacity
+        cells = np.flatnonzero(hot[self.tets].view(np.uint32).ravel())  # cells with a hot node (4 flags as one word)
         if cells.size == 0:
             return True, np.zeros(0, dtype=np.int64), np.zeros((0, u.shape[0]))
         touched = np.zeros(len(U0), dtype=bool)
@@ -115,23 +116,21 @@ class TransportStep:
         return True, nodes, out
 
     def _geometry(self, cells: np.ndarray):
-        """Edges of the active cells (node pairs), each cell's 6 edge ids among them, and ∫_K ∇φⱼ·∇φₖ per cell
-        edge; the per-cell parts are computed the first time a cell is active and kept (the mesh is fixed)."""
-        if not hasattr(self, "_k_edge"):
-            self._k_edge = np.zeros((len(self.tets), 6))
-            self._keys = np.zeros((len(self.tets), 6), dtype=np.int64)
-            self._known = np.zeros(len(self.tets), dtype=bool)
-        new = cells[~self._known[cells]]
+        """Edges of the active cells (node pairs, lexicographic), each cell's 6 edge ids among them, and
+        ∫_K ∇φⱼ·∇φₖ per cell edge. The mesh's edge numbering (OrganNodes) gives the active edges in order without
+        sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed)."""
+        if not hasattr(self, "_row"):
+            self._row = np.full(len(self.tets), -1, dtype=np.int32)  # of each cell in _k_edge, −1 until active
+            self._k_edge = np.zeros((0, 6))                           # only the cells ever active (memory)
+        new = cells[self._row[cells] < 0]
         if len(new):
-            _, _, k_edge = edge_stiffness(self.points, self.tets[new])
-            a, b = np.triu_indices(4, 1)
-            t = self.tets[new]
-            lo, hi = np.minimum(t[:, a], t[:, b]), np.maximum(t[:, a], t[:, b])
-            self._k_edge[new], self._keys[new] = k_edge, lo.astype(np.int64) * (np.int64(1) << 32) + hi
-            self._known[new] = True
-        uniq, ids = np.unique(self._keys[cells].ravel(), return_inverse=True)
-        edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
-        return edges, ids.reshape(-1, 6), self._k_edge[cells]
+            self._row[new] = np.arange(len(self._k_edge), len(self._k_edge) + len(new))
+            self._k_edge = np.concatenate([self._k_edge, edge_stiffness(self.points, self.tets[new])])
+        numbers = self.cell_edges[cells]
+        used = np.zeros(len(self.edges), dtype=bool)
+        used[numbers] = True
+        position = np.cumsum(used) - 1  # of each used edge among the used ones: the rank np.unique would give
+        return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
 
     def _weights(self, U: np.ndarray, cells: np.ndarray, cell_edges, k_edge, n_edges):
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""
