@@ -31,6 +31,7 @@ class SimulationConfig:
     rtol: float = 1e-12     # relative tolerance of the iterative linear solves
     transport_iterations: int = 3  # Picard iterations on the lagged diffusivity of the pressure terms (at most)
     transport_tol: float = 1e-6    # relative to capacity: stop the Picard iterations when U changes less
+    transport_extrapolate: bool = False  # 2·T(dt/2)²−T(dt): second-order transport at three solves per step
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
 
 
