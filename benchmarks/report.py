@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.newton import newton_ran
+from benchmarks.pressure import pressure_target, report_lines as pressure_lines
 
 
 def targets(res: dict) -> list[dict]:
@@ -43,6 +44,8 @@ def targets(res: dict) -> list[dict]:
     t.append({"target": "memory for 4 clones × 5 organs × 1e6 dofs ≤ 8 GiB", "measured":
               f"{g['memory_4clones_5organs_1e6dofs_gib']:.2f} GiB (extrapolated)",
               "met": bool(g["memory_4clones_5organs_1e6dofs_gib"] <= 8)})
+    if res.get("pressure") is not None:
+        t.append(pressure_target(res["pressure"]))
     return t
 
 
@@ -52,6 +55,8 @@ def markdown(res: dict) -> str:
     for key in ("pypde", "pypde_fast"):
         if res.get(key) is not None:
             lines += _pypde(res[key])
+    if res.get("pressure") is not None:
+        lines += pressure_lines(res["pressure"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]
     return "\n".join(lines) + "\n"
 

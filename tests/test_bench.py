@@ -32,7 +32,7 @@ def test_files_and_sections(bench_results):
         assert key in data, key
     assert data["quick"] is True
     assert returned["targets"] == data["targets"]
-    assert len(data["targets"]) == 6 and all(isinstance(t["met"], bool) for t in data["targets"])
+    assert len(data["targets"]) == 7 and all(isinstance(t["met"], bool) for t in data["targets"])
 
 
 def test_solver_comparison(bench_results):
@@ -76,3 +76,22 @@ def test_pypde_parallel_growth_whole_run(bench_results):
     assert _positive(w["wall_s"]) and w["steps"]["accepted"] > 0
     assert set(w["timers_s"]) >= {"solve", "coupling", "output"}
     assert all(_finite(v) and v >= 0 for v in w["timers_s"].values())
+
+
+def test_pressure_section(bench_results):
+    """IMEX variants and Newton with the pressure term: error curves against each solver's own reference,
+    orders (first order shipped, second extrapolated, Newton second), time at both targets, the ratios."""
+    _, _, data = bench_results
+    sec = data["pressure"]
+    assert sec["cases"] and sec["targets"] == [1e-3, 1e-4]
+    for c in sec["cases"]:
+        assert set(c["imex"]) == set(sec["imex_variants"]) and c["newton"]["points"]
+        for r in [*c["imex"].values(), c["newton"]]:
+            for p in r["points"]:
+                assert _positive(p["step_s"]) and (_positive(p["error"]) or p.get("extrapolated"))
+            for t in ("0.001", "0.0001"):
+                assert _positive(r["at"][t]["time_s"]) and r["at"][t]["steps"] >= 1
+        assert 0.8 < c["imex"]["imex"]["at"]["0.0001"]["order"] < 1.2
+        assert 1.7 < c["imex"]["imex extrapolated"]["at"]["0.0001"]["order"] < 2.3
+        assert all(_positive(v) for s in c["speedup"].values() for v in s.values())
+    assert any(t["target"].startswith("≥ 20× faster than Newton with the pressure term") for t in data["targets"])
