@@ -27,22 +27,28 @@ class EdgeCSR:
     """The CSR assembly of ``coo_matrix((vals, (rows, cols)), (n, n)).tocsr() + diags(diag)`` with ``diag`` > 0,
     replayed for new values on the same (rows, cols)."""
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, n: int):
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, n: int, same_entries: EdgeCSR | None = None):
+        """``same_entries``: a layout of the same (row, col) pairs in another order (the transport step's two
+        matrices): the sorted pattern is the same, only the order of the duplicates differs."""
         probe = coo_matrix((np.arange(len(rows), dtype=np.float64), (rows, cols)), shape=(n, n))
         probe.has_canonical_format = True  # tocsr then skips the summation: the values stay the COO positions
         probe = probe.tocsr()
         probe.sort_indices()  # scipy's std::sort of every row: the order in which duplicates are summed
-        indptr, col, pos = probe.indptr, probe.indices, probe.data.astype(np.int64)
+        self.pos = probe.data.astype(np.int64)  # COO positions in summation order …
+        self.n = n
+        if same_entries is not None:
+            self.slot, self.row, self.col, self.diag = (same_entries.slot, same_entries.row, same_entries.col,
+                                                        same_entries.diag)
+            return
+        indptr, col = probe.indptr, probe.indices
         row = np.repeat(np.arange(n, dtype=col.dtype), np.diff(indptr))
-        first = np.ones(len(pos), dtype=bool)
+        first = np.ones(len(col), dtype=bool)
         first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
-        self.pos = pos                          # COO positions in summation order …
         self.slot = np.cumsum(first) - 1        # … and the entry of the summed pattern each one is added to
         self.row, self.col = row[first], col[first]
         self.diag = np.flatnonzero(self.row == self.col)
         if not np.array_equal(self.row[self.diag], np.arange(n)):
             raise ValueError("every row needs a diagonal entry in the COO layout")
-        self.n = n
 
     def assemble(self, vals: np.ndarray, diag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(indptr, indices, data) of the matrix with COO values ``vals`` plus ``diag`` on the diagonal."""

@@ -72,7 +72,7 @@ class Region:
         i, j, n = self.i, self.j, self.nodes.size
         # the COO layouts the matrices were first written in (their summation order is kept: see edge_csr)
         self.picard = EdgeCSR(np.concatenate([i, j, i, j]), np.concatenate([j, i, i, j]), n)
-        self.clone = EdgeCSR(np.concatenate([i, j, j, i]), np.concatenate([j, i, j, i]), n)
+        self.clone = EdgeCSR(np.concatenate([i, j, j, i]), np.concatenate([j, i, j, i]), n, same_entries=self.picard)
         self.ctx = Context(p=step.ctx.p, t=0.0, x=step.points[self.nodes].T, ops=NumpyOps,
                            n_clones=step.ctx.n_clones, organ=step.ctx.organ)
         self.cg = Krylov("cg", "icc", step.cfg.rtol, n)
