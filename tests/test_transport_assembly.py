@@ -40,3 +40,22 @@ def test_edge_csr_is_scipys_coo_to_csr_bit_for_bit(degree):
         if name == "laplacian" and degree == 40:  # the order matters: summed in row order, some bits differ
             naive = np.bincount(np.concatenate([i, j]), weights=np.concatenate([w, w]), minlength=n) + m
             assert np.any(naive != ref.diagonal())
+
+
+def test_active_edges_from_the_mesh_edge_table_equal_np_unique():
+    """The two ways the transport step finds its region's edges give the same arrays (so the same bits)."""
+    from conftest import box_scenario
+
+    from pdemet.simulation import Simulation
+
+    data = box_scenario(terms=["pressure", "pressure_growth"], adapt={"enabled": False}, cells=[6, 6, 3])
+    del data["organs"]["tissue"]["diffusion"]
+    step = Simulation.from_dict(data).solvers["tissue"].transport
+    cells = np.flatnonzero(np.random.default_rng(1).random(len(step.tets)) < 0.2)
+    assert "edges" not in vars(step.mesh_nodes)
+    sorted_keys = step._geometry(cells)           # a small region, no edge table yet: np.unique
+    step.mesh_nodes.edges                         # the census or the front targets made the table
+    table = step._geometry(cells)
+    for a, b in zip(sorted_keys, table):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert len(sorted_keys[0]) < len(step.mesh_nodes.edges)

@@ -33,21 +33,23 @@ from pdemet.solvers.edge_csr import EdgeCSR
 from pdemet.terms import Context, NumpyOps
 
 
-def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique edges (E, 2) of the cells, each cell's 6 edge ids (M, 6) and ∫_K ∇φⱼ·∇φₖ dx per cell edge
-    (M, 6), P1."""
+def edge_stiffness(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
+    """∫_K ∇φⱼ·∇φₖ dx for the 6 edges (vertex pairs 01, 02, 03, 12, 13, 23) of every cell (M, 6), P1."""
     p = points[tets]
     J = p[:, 1:] - p[:, :1]
     inv = np.linalg.inv(J)                                  # columns: gradients of λ₁..λ₃
     grads = np.concatenate([-inv.sum(axis=2, keepdims=True), inv], axis=2).transpose(0, 2, 1)
     vol = np.abs(np.linalg.det(J)) / 6.0
     a, b = np.triu_indices(4, 1)
-    k_edge = vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
+    return vol[:, None] * np.einsum("cei,cei->ce", grads[:, a], grads[:, b])
+
+
+def edge_keys(tets: np.ndarray) -> np.ndarray:
+    """Each cell edge as one sortable int64, lo·2³² + hi (its vertices lo < hi): sorted keys are sorted
+    (lo, hi) pairs, the order of the mesh's edge table."""
+    a, b = np.triu_indices(4, 1)
     lo, hi = np.minimum(tets[:, a], tets[:, b]), np.maximum(tets[:, a], tets[:, b])
-    key = lo.astype(np.int64) * (np.int64(1) << 32) + hi
-    uniq, ids = np.unique(key.ravel(), return_inverse=True)
-    edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
-    return edges, ids.reshape(-1, 6), k_edge
+    return lo.astype(np.int64) * (np.int64(1) << 32) + hi
 
 
 ACTIVE = 1e-9  # fraction of κ above which a node makes its cells part of the moving region
@@ -134,7 +136,7 @@ class TransportStep:
         if self.cfg.transport_extrapolate:
             stats.setdefault("transport_fallbacks", 0)
         if self.rank0:
-            self.m, self.tets, self.points = nodes.weights, nodes.tets, nodes.points
+            self.m, self.tets, self.points, self.mesh_nodes = nodes.weights, nodes.tets, nodes.points, nodes
             self.ctx = Context(p=terms.params, t=0.0, x=nodes.points.T, ops=NumpyOps, n_clones=organ.n_clones,
                                organ=organ.name)
 
@@ -231,23 +233,39 @@ class TransportStep:
         return True, nodes, out
 
     def _geometry(self, cells: np.ndarray):
-        """Edges of the active cells (node pairs), each cell's 6 edge ids among them, and ∫_K ∇φⱼ·∇φₖ per cell
-        edge; the per-cell parts are computed the first time a cell is active and kept (the mesh is fixed)."""
+        """Edges of the active cells (node pairs, sorted), each cell's 6 edge ids among them, and ∫_K ∇φⱼ·∇φₖ
+        per cell edge. A cell's integrals and edge keys are computed the first time it is active and kept (the
+        mesh is fixed). The active edges are the sorted unique keys: from np.unique, or — the same arrays —
+        by marking the cells' edges in the mesh's sorted edge table, where the region is large or the table
+        exists anyway (the census and the primary's front targets make it): linear instead of a sort at
+        every change of the region."""
         if not hasattr(self, "_k_edge"):
             self._k_edge = np.zeros((len(self.tets), 6))
             self._keys = np.zeros((len(self.tets), 6), dtype=np.int64)
+            self._edge_ids = np.full((len(self.tets), 6), -1, dtype=np.int64)  # ids in the mesh's table
             self._known = np.zeros(len(self.tets), dtype=bool)
         new = cells[~self._known[cells]]
         if len(new):
-            _, _, k_edge = edge_stiffness(self.points, self.tets[new])
-            a, b = np.triu_indices(4, 1)
-            t = self.tets[new]
-            lo, hi = np.minimum(t[:, a], t[:, b]), np.maximum(t[:, a], t[:, b])
-            self._k_edge[new], self._keys[new] = k_edge, lo.astype(np.int64) * (np.int64(1) << 32) + hi
+            self._k_edge[new], self._keys[new] = edge_stiffness(self.points, self.tets[new]), edge_keys(self.tets[new])
             self._known[new] = True
-        uniq, ids = np.unique(self._keys[cells].ravel(), return_inverse=True)
-        edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
-        return edges, ids.reshape(-1, 6), self._k_edge[cells]
+        nodes = self.mesh_nodes
+        if 4 * len(cells) < len(self.tets) and "edges" not in vars(nodes):  # a small region: sort its keys
+            uniq, ids = np.unique(self._keys[cells].ravel(), return_inverse=True)
+            edges = np.stack([uniq >> np.int64(32), uniq & np.int64(0xFFFFFFFF)], axis=1)
+            return edges, ids.reshape(-1, 6), self._k_edge[cells]
+        if not hasattr(self, "_table_keys"):
+            self._table_keys = nodes.edges[:, 0].astype(np.int64) * (np.int64(1) << 32) + nodes.edges[:, 1]
+        ids = self._edge_ids[cells]
+        missing = cells[ids[:, 0] < 0]
+        if len(missing):
+            self._edge_ids[missing] = np.searchsorted(self._table_keys, self._keys[missing])
+            ids = self._edge_ids[cells]
+        used = np.zeros(len(self._table_keys), dtype=bool)
+        used[ids] = True
+        active = np.flatnonzero(used)
+        local = np.empty(len(used), dtype=np.int64)
+        local[active] = np.arange(active.size)
+        return nodes.edges[active], local[ids], self._k_edge[cells]
 
     def _weights(self, r: Region, U: np.ndarray) -> np.ndarray:
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the region's edges for the total U on its nodes."""
