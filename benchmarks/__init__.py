@@ -13,6 +13,9 @@
 * ``bandwidth``: IMEX step time / (K × one PETSc MatMult with the step's own matrix M + θ·dt·A).
 * ``pypde``: the same 4-clone logistic reaction–diffusion with py-pde (CartesianGrid, Neumann BCs, numba)
   on the cube case; time-to-solution at equal error against the shared pdemet reference.
+* ``time_error``: error-controlled steps (``time_rtol``: step doubling, Richardson extrapolation) against
+  fixed-dt Strang/Crank–Nicolson on the py-pde box case at both diffusivities: error reached against the
+  tolerance, steps, CG iterations, time to the target error and its ratio.
 * ``parallel``: the same run on 1 and 2 MPI ranks (subprocesses under mpiexec): speed-up and largest
   difference of the final fields.
 * ``growth``: time per step and peak RSS (VmHWM, one subprocess per point) against dofs and K, fitted
@@ -33,6 +36,7 @@ Its modules, in the order a run uses them:
 ``accuracy``  the Richardson reference, IMEX error curves, time-to-solution at a target error
 ``newton``    IMEX vs monolithic Newton at equal accuracy (``solvers`` and ``bandwidth``)
 ``pypde``     the py-pde comparison (``pypde``, ``pypde_fast``)
+``time_error`` error-controlled steps against fixed dt (``time_error``)
 ``worker``    one measurement in a fresh process (``python -m benchmarks.worker JSON``), and its launcher
 ``parallel``  1 vs 2 MPI ranks                  ``growth``    cost and memory against dofs and K
 ``whole_run`` the default scenario end to end   ``report``    targets and bench.md

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.newton import newton_ran
+from benchmarks.time_error import report_lines as time_error_lines
 from benchmarks.pressure import pressure_target, report_lines as pressure_lines
 
 
@@ -55,6 +56,8 @@ def markdown(res: dict) -> str:
     for key in ("pypde", "pypde_fast"):
         if res.get(key) is not None:
             lines += _pypde(res[key])
+    if res.get("time_error") is not None:
+        lines += time_error_lines(res["time_error"])
     if res.get("pressure") is not None:
         lines += pressure_lines(res["pressure"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]

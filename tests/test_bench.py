@@ -78,6 +78,21 @@ def test_pypde_parallel_growth_whole_run(bench_results):
     assert all(_finite(v) and v >= 0 for v in w["timers_s"].values())
 
 
+def test_error_controlled_steps_section(bench_results):
+    """Both diffusivities: every run's error and time, the controller's norm, the ratio at the target."""
+    _, _, data = bench_results
+    sec = data["time_error"]
+    assert [row["diffusion"] for row in sec["by_diffusion"]] == [0.01, 0.1]
+    for row in sec["by_diffusion"]:
+        assert len(row["controlled"]) == len(sec["tolerances"]) and len(row["fixed"]) >= 2
+        for r in row["fixed"] + row["controlled"]:
+            assert _positive(r["error"]) and _positive(r["time_s"]) and r["steps"]["accepted"] > 0
+        assert all(_finite(r["error_over_tolerance"]) for r in row["controlled"])
+        assert _positive(row["speedup"]) and _positive(row["at_smallest_fixed_error"]["speedup"]), row
+    c = sec["by_diffusion"][0]["cg_rtol_1e-8"]
+    assert _positive(c["time_ratio_vs_1e-12"]) and 0 <= c["cells_rel_diff_vs_1e-12"] < 1e-6
+
+
 def test_pressure_section(bench_results):
     """IMEX variants and Newton with the pressure term: error curves against each solver's own reference,
     orders (first order shipped, second extrapolated, Newton second), time at both targets, the ratios."""

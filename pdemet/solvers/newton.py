@@ -58,6 +58,19 @@ class NewtonSolver(TermsByKind):
                                                   petsc_options=opts)
         self.stats = {"newton_iterations": 0}
 
+    @property
+    def order(self) -> int:
+        """2 for the trapezoidal rule (θ = ½), else 1."""
+        return 2 if self.symmetric else 1
+
+    @property
+    def symmetric(self) -> bool:
+        return self.theta == 0.5
+
+    def stiffness(self) -> None:
+        """Not bounded for the monolithic Jacobian: error-controlled Newton steps are not extrapolated."""
+        return None
+
     def step(self, t, dt) -> bool:
         K = self.organ.n_clones
         for arr in (self.U0.x.array, self.U.x.array):
