@@ -14,7 +14,12 @@ a target is ⌈t_end/dt*⌉ × the step time at dt* (``accuracy.time_to_solution
 of this process** (``time.process_time``; everything is single-threaded) without the first step: the machine is
 shared, and CPU time is what the run would take alone. Wall times are in bench.json.
 
-IMEX rows: the shipped first-order step (``imex``), the Richardson-extrapolated transport
+Error-controlled rows (``time_rtol``, step doubling; whole steps of organs with the transport and no operator
+terms are Richardson-extrapolated to order 2): one run per tolerance from t = 0 with the largest fixed dt as
+first and largest step, CPU seconds of the whole run, the time at a target interpolated log–log between the
+runs around it (``time_error.time_at``; NaN if no run reached it).
+
+Fixed-dt IMEX rows: the shipped first-order step (``imex``), the Richardson-extrapolated transport
 (``transport_extrapolate``, second order) and the same with its best settings: one Picard iteration (the
 linearly implicit Euler step; extrapolated it is second order too, and on this problem its error constant is
 half that of three iterations) and the linear solves at rtol 10⁻⁸ (the time error is ≫ 10⁻⁸). All IMEX rows
@@ -36,12 +41,16 @@ import numpy as np
 from benchmarks.accuracy import time_to_solution
 from benchmarks.common import (bench_scenario, central_vertex, clone_state, dofs_per_clone, initial_density,
                                power_fit, rel_err)
+from benchmarks.time_error import time_at
 
 D_P, M_EXP = 0.08, 1.0  # mm²/day, –: the pressure law of the primary in default.toml
 TARGETS = (1e-3, 1e-4)
-IMEX_VARIANTS = {"imex": {}, "imex extrapolated": {"transport_extrapolate": True},
-                 "imex extrapolated, 1 Picard, rtol 1e-8": {"transport_extrapolate": True, "transport_iterations": 1,
-                                                           "rtol": 1e-8}}
+IMEX_VARIANTS = {  # fixed dt: error curves in dt
+    "imex": {}, "imex extrapolated": {"transport_extrapolate": True},
+    "imex extrapolated, 1 Picard, rtol 1e-8": {"transport_extrapolate": True, "transport_iterations": 1, "rtol": 1e-8}}
+CONTROLLED_VARIANTS = {  # error-controlled steps (time_rtol sweep; whole steps extrapolated: order 2)
+    "imex error control": {},
+    "imex error control, 1 Picard, rtol 1e-8": {"transport_iterations": 1, "rtol": 1e-8}}
 NEWTON_SNES_RTOL = 1e-6
 
 
@@ -53,14 +62,17 @@ class PressureSizes:
     dt_ref: float                # IMEX reference: runs at dt_ref and dt_ref/2
     newton_dts: tuple
     newton_dt_ref: float
+    tolerances: tuple            # time_rtol of the error-controlled runs (their largest dt: max(dts))
     box: tuple                   # (cells per side, Newton mode)
     lung: tuple                  # (refinements, Newton mode)
 
 
 QUICK = PressureSizes(t_end=0.5, dts=(0.25, 0.125), first_order_dts=(0.25, 0.125, 0.0625), dt_ref=1 / 16,
-                      newton_dts=(0.25, 0.125), newton_dt_ref=1 / 32, box=((6, "full"),), lung=())
+                      newton_dts=(0.25, 0.125), newton_dt_ref=1 / 32, tolerances=(1e-2, 1e-3, 1e-4), box=((6, "full"),),
+                      lung=())
 FULL = PressureSizes(t_end=2.0, dts=(0.5, 0.25, 0.125, 0.0625), first_order_dts=(0.25, 0.125, 0.0625, 0.03125, 0.015625),
                      dt_ref=1 / 64, newton_dts=(0.5, 0.25, 0.125), newton_dt_ref=1 / 16,
+                     tolerances=(1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5),
                      box=((12, "full"), (16, "one"), (24, "model")), lung=((0, "full"), (1, "model")))
 
 
@@ -118,6 +130,22 @@ def at_targets(points: list[dict], t_end: float, order: float | None = None) -> 
     return {f"{t:g}": time_to_solution(points, t, t_end, order=order) for t in TARGETS}
 
 
+def controlled(organ, K, tolerances, dt, t_end, ref, **keys) -> dict:
+    """Error-controlled runs from t = 0 (largest step dt), one per tolerance: error, CPU seconds of the whole
+    run, steps; the time at each target interpolated log–log between the runs around it (time_error.time_at)."""
+    runs = []
+    for tol in tolerances:
+        sim = make_pressure_sim(organ, K, "imex", dt, t_end, adaptive=True, time_rtol=tol, **keys)
+        c0, w0 = time.process_time(), time.perf_counter()
+        while sim.t < t_end - 1e-12:
+            sim.advance(t_end)
+        runs.append({"time_rtol": tol, "error": rel_err(clone_state(sim), ref), "time_s": time.process_time() - c0,
+                     "wall_s": time.perf_counter() - w0, "steps": dict(sim.steps),
+                     "extrapolated": sim.doubling.stats["extrapolated"],
+                     "undershoot_fallbacks": sim.doubling.stats["undershoot_fallbacks"]})
+    return {"runs": runs, "at": {f"{t:g}": {"time_s": time_at(runs, t)} for t in TARGETS}}
+
+
 def pressure_case(name, organ, K, t_end, sizes, newton_mode, newton_from=None, step_model=None) -> dict:
     """One geometry and size: every IMEX variant's curve and Newton's (measured, one dt, or modelled)."""
     imex_ref, imex_check = reference(organ, K, "imex", sizes.dt_ref, t_end, transport_extrapolate=True)
@@ -128,6 +156,8 @@ def pressure_case(name, organ, K, t_end, sizes, newton_mode, newton_from=None, s
         pts = curve(organ, K, "imex", dts, t_end, imex_ref, **keys)
         case["imex"][variant] = {"points": pts, "at": at_targets(pts, t_end)}
     case["dofs_per_clone"] = pts[0]["dofs"]
+    for variant, keys in CONTROLLED_VARIANTS.items():
+        case["imex"][variant] = controlled(organ, K, sizes.tolerances, max(sizes.dts), t_end, imex_ref, **keys)
     if newton_mode == "full":
         nref, ncheck = reference(organ, K, "newton", sizes.newton_dt_ref, t_end)
         pts = curve(organ, K, "newton", sizes.newton_dts, t_end, nref, snes_rtol=NEWTON_SNES_RTOL)
@@ -149,10 +179,10 @@ def pressure_case(name, organ, K, t_end, sizes, newton_mode, newton_from=None, s
                     f"{step_model['from'][name.split()[0]]}; error curve of {newton_from['case']}")
         pts = [{**p, "step_s": step, "extrapolated": newton_mode == "model"} for p in newton_from["newton"]["points"]]
         case["newton"] = {"points": pts, "at": at_targets(pts, t_end), "note": note}
-    best = min(IMEX_VARIANTS, key=lambda v: case["imex"][v]["at"]["0.0001"]["time_s"])
-    case["best_imex"] = best
     case["speedup"] = {t: {v: case["newton"]["at"][t]["time_s"] / case["imex"][v]["at"][t]["time_s"]
-                           for v in IMEX_VARIANTS} for t in case["newton"]["at"]}
+                           for v in case["imex"]} for t in case["newton"]["at"]}
+    reached = [v for v in case["imex"] if math.isfinite(case["speedup"]["0.0001"][v])]
+    case["best_imex"] = max(reached, key=lambda v: case["speedup"]["0.0001"][v])
     return case
 
 
@@ -171,7 +201,8 @@ def pressure_section(sizes, K, lung, log) -> dict:
             if mode != "model":
                 measured.setdefault(geometry, []).append((c["dofs_per_clone"], c["newton"]["points"][0]["step_s"]))
             cases.append(c)
-    return {"cases": cases, "targets": list(TARGETS), "imex_variants": IMEX_VARIANTS,
+    return {"cases": cases, "targets": list(TARGETS), "imex_variants": {**IMEX_VARIANTS, **CONTROLLED_VARIANTS},
+            "tolerances": list(sizes.tolerances),
             "newton_snes_rtol": NEWTON_SNES_RTOL, "D_p": D_P, "m": M_EXP, "t_end": sizes.t_end}
 
 
@@ -210,6 +241,10 @@ def report_lines(sec: dict) -> list[str]:
         rows = [(v, c["imex"][v], c["speedup"]["0.001"][v], c["speedup"]["0.0001"][v]) for v in c["imex"]]
         for label, r, s3, s4 in [*rows, ("newton", c["newton"], None, None)]:
             a3, a4 = r["at"]["0.001"], r["at"]["0.0001"]
+            if "runs" in r:  # error-controlled: the time interpolated between the runs around the target
+                L.append(f"| {c['case']} | {c['dofs_per_clone']} | {label} | – | – | – / – / {a3['time_s']:.3g} | "
+                         f"– / – / {a4['time_s']:.3g} | {s3:.1f}× / {s4:.1f}× |")
+                continue
             p0 = r["points"][0]
             L.append(f"| {c['case']} | {c['dofs_per_clone']} | {label} | {a4['order']:.2f} | {p0['step_s']:.3g} "
                      f"({p0['dt']:g}) | {a3['dt']:.3g} / {a3['steps']} / {a3['time_s']:.3g} | {a4['dt']:.3g} / "
@@ -218,7 +253,11 @@ def report_lines(sec: dict) -> list[str]:
     L += ["", "Error curves (relative l2 time error at t_end by dt):", ""]
     for c in sec["cases"]:
         for label, r in [*c["imex"].items(), ("newton", c["newton"])]:
-            if r["points"] and "error" in r["points"][0] and not r["points"][0].get("extrapolated"):
+            if "runs" in r:
+                L.append(f"* {c['case']}, {label} (time_rtol: error, CPU s, accepted/rejected steps): " + ", ".join(
+                    f"{x['time_rtol']:g}: {x['error']:.2e}, {x['time_s']:.3g} s, {x['steps']['accepted']}/"
+                    f"{x['steps']['rejected']}" for x in r["runs"]))
+            elif r["points"] and "error" in r["points"][0] and not r["points"][0].get("extrapolated"):
                 L.append(f"* {c['case']}, {label}: " + ", ".join(f"{p['dt']:g}: {p['error']:.2e}" for p in r["points"]))
         e = c["newton"].get("snes_rtol_effect")
         if e:
