@@ -131,8 +131,10 @@ class TransportStep:
             raise ValueError("the pressure (transport) terms need element_degree = 1")
         self.terms, self.cfg, self.stats, self.g = terms.transports, terms.cfg, stats, gatherer
         self.rank0 = organ.comm.rank == 0
-        self.regions: list[Region] = []  # the latest first; an extrapolated step visits two or three
-        self.keep = 3 if self.cfg.transport_extrapolate else 1
+        # the latest region first; an extrapolated step or a step-doubling attempt (and its retry after a
+        # rejection) visits two or three
+        self.regions: list[Region] = []
+        self.keep = 3 if self.cfg.transport_extrapolate or self.cfg.time_rtol > 0 else 1
         if self.cfg.transport_extrapolate:
             stats.setdefault("transport_fallbacks", 0)
         if self.rank0:
