@@ -13,6 +13,9 @@
 * ``bandwidth``: IMEX step time / (K × one PETSc MatMult with the step's own matrix M + θ·dt·A).
 * ``pypde``: the same 4-clone logistic reaction–diffusion with py-pde (CartesianGrid, Neumann BCs, numba)
   on the cube case; time-to-solution at equal error against the shared pdemet reference.
+* ``pressure``: IMEX (first-order transport, extrapolated transport, error control) vs Newton with the pressure
+  terms on the box and the lung: each solver's time error against its own fine-dt reference (upwind vs
+  Galerkin space), time-to-solution at 1e-3 and 1e-4 in CPU seconds.
 * ``time_error``: error-controlled steps (``time_rtol``: step doubling, Richardson extrapolation) against
   fixed-dt Strang/Crank–Nicolson on the py-pde box case at both diffusivities: error reached against the
   tolerance, steps, CG iterations, time to the target error and its ratio.
@@ -37,6 +40,7 @@ Its modules, in the order a run uses them:
 ``newton``    IMEX vs monolithic Newton at equal accuracy (``solvers`` and ``bandwidth``)
 ``pypde``     the py-pde comparison (``pypde``, ``pypde_fast``)
 ``time_error`` error-controlled steps against fixed dt (``time_error``)
+``pressure``  IMEX vs Newton with the pressure term, each against its own reference (``pressure``)
 ``worker``    one measurement in a fresh process (``python -m benchmarks.worker JSON``), and its launcher
 ``parallel``  1 vs 2 MPI ranks                  ``growth``    cost and memory against dofs and K
 ``whole_run`` the default scenario end to end   ``report``    targets and bench.md

@@ -7,6 +7,7 @@ import math
 from benchmarks import adaptive_section
 from benchmarks.newton import newton_ran
 from benchmarks.time_error import report_lines as time_error_lines
+from benchmarks.pressure import pressure_target, report_lines as pressure_lines
 
 
 def targets(res: dict) -> list[dict]:
@@ -47,6 +48,8 @@ def targets(res: dict) -> list[dict]:
               "met": bool(g["memory_4clones_5organs_1e6dofs_gib"] <= 8)})
     if "adaptive" in res:
         t += adaptive_section.targets(res["adaptive"])
+    if res.get("pressure") is not None:
+        t.append(pressure_target(res["pressure"]))
     return t
 
 
@@ -58,6 +61,8 @@ def markdown(res: dict) -> str:
             lines += _pypde(res[key])
     if res.get("time_error") is not None:
         lines += time_error_lines(res["time_error"])
+    if res.get("pressure") is not None:
+        lines += pressure_lines(res["pressure"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]
     if "adaptive" in res:
         lines += adaptive_section.markdown(res["adaptive"])

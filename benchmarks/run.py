@@ -14,6 +14,7 @@ from benchmarks.growth import growth
 from benchmarks.machine import load_1min, machine_info
 from benchmarks.newton import bandwidth_rows, solver_cases
 from benchmarks.parallel import parallel
+from benchmarks.pressure import FULL as PRESSURE_FULL, QUICK as PRESSURE_QUICK, pressure_section
 from benchmarks.pypde import pypde_sections
 from benchmarks.report import markdown, targets
 from benchmarks.time_error import time_error_section
@@ -87,6 +88,7 @@ def main(out: Path = Path("bench"), quick: bool = False) -> dict:
     res["bandwidth"] = bandwidth_rows(res["solvers"], K)
     res.update(pypde_sections(res["solvers"], K, s.t_end, s.dt_ref, s.fast_dts, not quick, log))
     res["time_error"] = time_error_section(res["solvers"], K, s, quick, log)
+    res["pressure"] = pressure_section(PRESSURE_QUICK if quick else PRESSURE_FULL, K, lung, log)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         log("1 vs 2 MPI ranks")

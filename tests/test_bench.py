@@ -34,6 +34,8 @@ def test_files_and_sections(bench_results):
     assert returned["targets"] == data["targets"]
     assert len(data["targets"]) == 9 and all(isinstance(t["met"], bool) for t in data["targets"])
 
+    assert len(data["targets"]) == 7 and all(isinstance(t["met"], bool) for t in data["targets"])
+
 
 def test_solver_comparison(bench_results):
     _, _, data = bench_results
@@ -115,3 +117,24 @@ def test_adaptive_meshes(bench_results):
         assert g["foci_last"] == g["foci_last_2"] and sum(g["foci_last"].values()) > 0
         assert _positive(r["speedup"]) and 0 < r["serial_fraction"] < 1 and 1 <= r["amdahl_bound"] <= 2
     assert _positive(a["stream"]["one_gb_s"]) and len(a["stream"]["two_gb_s_each"]) == 2
+
+
+def test_pressure_section(bench_results):
+    """IMEX variants and Newton with the pressure term: error curves against each solver's own reference,
+    orders (first order shipped, second extrapolated, Newton second), time at both targets, the ratios."""
+    _, _, data = bench_results
+    sec = data["pressure"]
+    assert sec["cases"] and sec["targets"] == [1e-3, 1e-4]
+    for c in sec["cases"]:
+        assert set(c["imex"]) == set(sec["imex_variants"]) and c["newton"]["points"]
+        for r in [*c["imex"].values(), c["newton"]]:
+            for p in r.get("points", []):
+                assert _positive(p["step_s"]) and (_positive(p["error"]) or p.get("extrapolated"))
+            for p in r.get("runs", []):
+                assert _positive(p["error"]) and _positive(p["time_s"]) and p["steps"]["accepted"] > 0
+            for t in ("0.001", "0.0001"):
+                assert _positive(r["at"][t]["time_s"]) and r["at"][t].get("steps", 1) >= 1
+        assert 0.8 < c["imex"]["imex"]["at"]["0.0001"]["order"] < 1.2
+        assert 1.7 < c["imex"]["imex extrapolated"]["at"]["0.0001"]["order"] < 2.3
+        assert all(_positive(v) for s in c["speedup"].values() for v in s.values())
+    assert any(t["target"].startswith("≥ 20× faster than Newton with the pressure term") for t in data["targets"])

@@ -65,6 +65,61 @@ def test_porous_medium_converges_to_barenblatt_without_clipping():
     assert errors[-1] < 0.02 and min(orders) > 1.3
 
 
+def _barenblatt_run(n, dt, extrapolate, **simulation):
+    """The Barenblatt octant of _barenblatt_error at a fixed dt: (final density, cells before, cells after, sim)."""
+    tau0, tau1 = 1.0, 3.0
+    t_end = (tau1 - tau0) * M_EXP
+    L = 1.25 * math.sqrt(C_B / K_B) * tau1 ** BETA
+    data = _box([L] * 3, [n] * 3, ["pressure"], dt, t_end, pressure_diffusivity=1.0, pressure_exponent=M_EXP - 1)
+    data["simulation"].update(transport_extrapolate=extrapolate, **simulation)
+    sim = Simulation.from_dict(data)
+    o = sim.organs["tissue"]
+    o.clones[0].x.array[:] = KAPPA * barenblatt(np.linalg.norm(o.x, axis=0), tau0)
+    before = o.cells_per_clone()[0]
+    _run(sim)
+    return o.clones[0].x.array[: o.n_owned].copy(), before, o.cells_per_clone()[0], sim
+
+
+def test_transport_step_is_first_order_and_second_order_extrapolated():
+    """Time error on a fixed mesh (against a fine extrapolated run): backward Euler ∝ dt, the Richardson-
+    extrapolated step 2·T(dt/2)² − T(dt) ∝ dt², cells kept, undershoots only clipped slightly, no fallback."""
+    ref, *_ = _barenblatt_run(8, 0.0125, True)
+    errors = {}
+    for extrapolate in (False, True):
+        for dt in (0.2, 0.1, 0.05):
+            u, before, after, sim = _barenblatt_run(8, dt, extrapolate)
+            errors[extrapolate, dt] = float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
+            assert abs(after - before) <= 1e-10 * before and u.min() >= 0.0
+            stats = sim.solvers["tissue"].stats
+            if extrapolate:
+                assert stats["transport_fallbacks"] == 0 and sim.clipped_cells < 1e-6 * before
+            else:
+                assert "transport_fallbacks" not in stats and sim.clipped_cells == 0.0
+    order = {e: [math.log2(errors[e, dt] / errors[e, dt / 2]) for dt in (0.2, 0.1)] for e in (False, True)}
+    print(f"errors {errors}; orders {order}")
+    assert all(0.9 < p < 1.2 for p in order[False])
+    assert all(1.7 < p < 2.3 for p in order[True])
+    assert errors[True, 0.2] < 0.1 * errors[False, 0.2]
+
+
+def test_step_doubling_extrapolates_transport_steps_to_second_order():
+    """Under error control (every attempt accepted: huge atol) an organ with the transport and no operator terms
+    takes 2u₂ − u₁ (order 2) with time_extrapolate, u₂ (order 1) without; cells kept either way."""
+    ref, *_ = _barenblatt_run(8, 0.0125, True)
+    errors = {}
+    for extrapolate in (False, True):
+        for dt in (0.2, 0.1, 0.05):
+            u, before, after, sim = _barenblatt_run(8, dt, False, time_rtol=0.1, time_atol=1e30,
+                                                    time_extrapolate=extrapolate)
+            errors[extrapolate, dt] = float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
+            assert abs(after - before) <= 1e-10 * before and u.min() >= 0.0 and sim.steps["rejected"] == 0
+            assert sim.doubling.stats["extrapolated"] == (sim.steps["accepted"] if extrapolate else 0)
+            assert sim.doubling.order("tissue") == 1
+    order = {e: [math.log2(errors[e, dt] / errors[e, dt / 2]) for dt in (0.2, 0.1)] for e in (False, True)}
+    print(f"errors {errors}; orders {order}")
+    assert all(0.9 < p < 1.2 for p in order[False]) and all(1.7 < p < 2.3 for p in order[True])
+
+
 def _front(sim, kappa=KAPPA):
     o = sim.organs["tissue"]
     line = (np.abs(o.x[1]) < 1e-9) & (np.abs(o.x[2]) < 1e-9)  # the edge y = z = 0 (coordinates to round-off)

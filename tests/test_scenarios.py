@@ -35,6 +35,8 @@ CASES = [
     (("organs", "tissue", "mesh"), "meshes/nothing.msh", "organs.tissue", "both mesh and box"),
     (("simulation", "t_end"), "10 days", "simulation.t_end: got a string", "days"),
     (("simulation", "solver"), "rk4", "simulation.solver: got 'rk4'", "'imex', 'newton'"),
+    (("simulation", "transport_extrapolate"), "yes", "simulation.transport_extrapolate: got a string 'yes'",
+     "true or false"),
     (("clones", "colors"), ["red", "#00ff00"], "clones.colors: got 2 colors for 2 clones", None),
     (("clones", "names"), ["a", "a"], "clones.names: got duplicate names", None),
     (("organs", "tissue", "terms"), ["diffusion", "logistc"], "organs.tissue.terms: unknown term 'logistc'",

@@ -80,6 +80,7 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
         transport_iterations=s.number("transport_iterations", d.transport_iterations, integer=True, positive=True,
                                       maximum=100),
         transport_tol=s.number("transport_tol", d.transport_tol, positive=True, maximum=1.0),
+        transport_extrapolate=s.boolean("transport_extrapolate", d.transport_extrapolate),
         plugins=s.strings("plugins", []),
         time_rtol=s.number("time_rtol", d.time_rtol, nonneg=True, maximum=0.1),
         time_atol=s.number("time_atol", None, positive=True, unit="cells/mm³"),

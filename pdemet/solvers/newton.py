@@ -67,6 +67,10 @@ class NewtonSolver(TermsByKind):
     def symmetric(self) -> bool:
         return self.theta == 0.5
 
+    @property
+    def extrapolable(self) -> bool:
+        return self.symmetric
+
     def stiffness(self) -> None:
         """Not bounded for the monolithic Jacobian: error-controlled Newton steps are not extrapolated."""
         return None

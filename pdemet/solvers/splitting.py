@@ -23,6 +23,7 @@ class SplittingSolver:
         by_kind = TermsByKind(organ, terms, sim_cfg)
         self.stats = {"linear_iterations": 0, "reaction_substeps": 0, "linear_s": 0.0, "reaction_s": 0.0}
         self.linear = LinearStep(by_kind, self.stats)
+        self.has_operators = bool(by_kind.operators)
         self.reaction = ReactionStep(by_kind, self.stats)
         self.transport = None
         if by_kind.transports:
@@ -32,7 +33,9 @@ class SplittingSolver:
     @property
     def order(self) -> int:
         """Order in dt of the step: 2 for Strang with Crank–Nicolson; 1 with the linearly implicit
-        transport step or θ ≠ ½."""
+        transport step (2 with ``transport_extrapolate``) or θ ≠ ½."""
+        if self.transport is not None and self.cfg.transport_extrapolate:
+            return 2 if self.cfg.theta == 0.5 or not self.has_operators else 1
         return 2 if self.symmetric else 1
 
     @property
@@ -40,6 +43,15 @@ class SplittingSolver:
         """R(dt/2)·L(dt)·R(dt/2) with the (symmetric) Crank–Nicolson L: its error expansion has even powers of
         dt only (RK4's own error in R is O(dt⁴) globally), so Richardson extrapolation gains two orders."""
         return self.transport is None and self.cfg.theta == 0.5
+
+    @property
+    def extrapolable(self) -> bool:
+        """Whether Richardson extrapolation of whole steps gains order: symmetric steps gain two; steps with the
+        transport and no operator terms (R·T·R) gain one — their error expansion has every power of dt, and the
+        extrapolated backward Euler of T is L-stable (a mode is multiplied by 2/(1 + z/2)² − 1/(1 + z) → 0 as
+        z = dt·λ → ∞). With operator terms the first-order weights (2, −1) would multiply a stiff
+        Crank–Nicolson mode by 2R(z/2)² − R(z) → 3: not extrapolated."""
+        return self.symmetric or (self.transport is not None and not self.has_operators)
 
     def stiffness(self) -> float | None:
         """Bound on the linear step's largest rate λ (1/day; None: unknown): dt·λ bounds the stiffness."""

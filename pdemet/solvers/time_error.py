@@ -17,13 +17,16 @@ transport organs (there the density changes fastest: that is where the accuracy 
 step is accepted if err ≤ 1 (:meth:`pdemet.solvers.step_control.StepControl.judge` picks the next dt).
 
 The accepted state is u₂, or, where the step is symmetric (Strang splitting with Crank–Nicolson, θ = ½, no
-transport term; P1, see below; not the Newton reference, whose stiffness is not bounded), the extrapolated
+transport term; P1, see below; not the Newton reference, whose stiffness is not bounded) or extrapolable (see
+below), the extrapolated
 
     (2ᵖ·u₂ − u₁)/(2ᵖ − 1):
 
 a symmetric method's error expansion has only even powers of dt (HNW I §II.8), so this cancels the
 leading two terms and the step is of order p + 2 = 4 ("local extrapolation": the estimate e is that of
-the lower-order u₂, hence conservative). Both u₁ and u₂ keep every clone's cells under the linear and
+the lower-order u₂, hence conservative). Organs with the transport step and no operator terms (R·T·R, the
+shipped scenarios) are extrapolated too, with their order p = 1: 2u₂ − u₁ cancels one term, order 2
+(``SplittingSolver.extrapolable``; the extrapolated backward Euler is L-stable, so no stiffness limit). Both u₁ and u₂ keep every clone's cells under the linear and
 transport parts, and the weights 2ᵖ/(2ᵖ − 1) and −1/(2ᵖ − 1) sum to one, so the extrapolated state keeps
 them too. It is not positivity-preserving: where it would fall below −negative_tolerance·κ (a sharp
 front), that organ takes u₂ for the step; smaller undershoots are clipped conservatively as always.
@@ -71,10 +74,10 @@ class StepDoubling:
         return self.solvers[name].order
 
     def extrapolates(self, name: str) -> bool:
-        """Whether the organ's steps are extrapolated at all (``time_extrapolate``, a symmetric step whose
-        stiffness is bounded)."""
+        """Whether the organ's steps are extrapolated at all (``time_extrapolate``, a symmetric step, or a
+        transport step without operator terms, whose stiffness is bounded)."""
         solver = self.solvers[name]
-        return self.cfg.time_extrapolate and solver.symmetric and solver.stiffness() is not None
+        return self.cfg.time_extrapolate and solver.extrapolable and solver.stiffness() is not None
 
     def stable(self, name: str, dt: float) -> bool:
         """Whether the extrapolated step of length dt damps every diffusion mode of the organ."""

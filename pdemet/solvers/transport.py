@@ -15,6 +15,10 @@ Summed over the clones this is the porous-medium equation ∂U/∂t = ∇·(D(U)
 Only the tumor moves: the systems are solved on the active region (the nodes of cells where D > 0), which
 is small next to the organ, on rank 0 from the node arrays in the mesh's original order (like the cluster
 flux), so the step is the same to the bit on any number of MPI ranks. P1 elements only (nodal scheme).
+
+Cost: while the active region does not change (between front advances), its edges, the CSR layouts of both
+matrices (:mod:`pdemet.solvers.edge_csr`: built without scipy's COO conversion, with scipy's bits) and the
+PETSc solvers are kept; the clone matrix is factorized once for all clones.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from __future__ import annotations
 import time as _time
 
 import numpy as np
-from scipy.sparse import coo_matrix, diags
 
 from pdemet.backend import PETSc
 from pdemet.solvers.common import TermsByKind
+from pdemet.solvers.edge_csr import EdgeCSR
 from pdemet.terms import Context, NumpyOps
 
 
@@ -48,6 +52,74 @@ def edge_stiffness(points: np.ndarray, tets: np.ndarray, chunk: int = 1 << 16) -
 ACTIVE = 1e-9  # fraction of κ above which a node makes its cells part of the moving region
 
 
+class Region:
+    """The active region of one step — its cells, nodes and edges — and everything built on it that the next
+    steps reuse while it does not change: the CSR layouts of the two matrices and the Krylov solvers."""
+
+    def __init__(self, step: "TransportStep", cells: np.ndarray):
+        self.cells = cells
+        touched = np.zeros(len(step.m), dtype=bool)
+        touched[step.tets[cells]] = True
+        self.nodes = np.flatnonzero(touched)
+        local = np.full(len(step.m), -1, dtype=np.int64)
+        local[self.nodes] = np.arange(self.nodes.size)
+        self.tets = local[step.tets[cells]]               # the cells' nodes, numbered in the region
+        self.m = step.m[self.nodes]
+        edges, self.cell_edges, self.k_edge = step._geometry(cells)
+        self.n_edges = len(edges)
+        self.i, self.j = local[edges[:, 0]], local[edges[:, 1]]
+        i, j, n = self.i, self.j, self.nodes.size
+        # the COO layouts the matrices were first written in (their summation order is kept: see edge_csr)
+        self.picard = EdgeCSR(np.concatenate([i, j, i, j]), np.concatenate([j, i, i, j]), n)
+        self.clone = EdgeCSR(np.concatenate([i, j, j, i]), np.concatenate([j, i, j, i]), n, same_entries=self.picard)
+        self.ctx = Context(p=step.ctx.p, t=0.0, x=step.points[self.nodes].T, ops=NumpyOps,
+                           n_clones=step.ctx.n_clones, organ=step.ctx.organ)
+        self.cg = Krylov("cg", "icc", step.cfg.rtol, n)
+        self.gmres = Krylov("gmres", "ilu", step.cfg.rtol, n)
+
+    def destroy(self) -> None:
+        self.cg.destroy()
+        self.gmres.destroy()
+
+
+class Krylov:
+    """A sequential PETSc solver (rank 0), kept for every solve on a region: CG with incomplete Cholesky for the
+    symmetric total, GMRES with ILU(0) for the clones (both M-matrices, where incomplete factorizations do
+    well). A new operator is factorized afresh; its right-hand sides reuse the factorization."""
+
+    def __init__(self, kind: str, pc: str, rtol: float, n: int):
+        self.ksp = PETSc.KSP().create(PETSc.COMM_SELF)
+        self.ksp.setType(kind)
+        self.ksp.getPC().setType(pc)
+        self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=10000)
+        self.ksp.setInitialGuessNonzero(True)
+        self.n, self.A = n, None
+        self.x = PETSc.Vec().createSeq(n, comm=PETSc.COMM_SELF)
+        self.b = PETSc.Vec().createSeq(n, comm=PETSc.COMM_SELF)
+
+    def set_operator(self, csr) -> None:
+        indptr, indices, data = csr
+        A = PETSc.Mat().createAIJ(size=(self.n, self.n), csr=(indptr.astype(PETSc.IntType, copy=False),
+                                                              indices.astype(PETSc.IntType, copy=False), data),
+                                  comm=PETSc.COMM_SELF)
+        self.ksp.setOperators(A)  # a new Mat: PETSc builds the preconditioner anew at the next solve
+        if self.A is not None:
+            self.A.destroy()
+        self.A = A
+
+    def solve(self, b: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
+        """(solution, iterations, converged) from the initial guess x0."""
+        self.b.array[:] = b
+        self.x.array[:] = x0
+        self.ksp.solve(self.b, self.x)
+        return self.x.array.copy(), self.ksp.getIterationNumber(), self.ksp.getConvergedReason() > 0
+
+    def destroy(self) -> None:
+        for obj in (self.ksp, self.A, self.x, self.b):
+            if obj is not None:
+                obj.destroy()
+
+
 class TransportStep:
     def __init__(self, terms: TermsByKind, stats: dict, nodes, gatherer):
         """``nodes``/``gatherer``: the organ's OrganNodes and FieldGatherer (rank-0 node arrays)."""
@@ -56,6 +128,12 @@ class TransportStep:
             raise ValueError("the pressure (transport) terms need element_degree = 1")
         self.terms, self.cfg, self.stats, self.g = terms.transports, terms.cfg, stats, gatherer
         self.rank0 = organ.comm.rank == 0
+        # the latest region first; an extrapolated step or a step-doubling attempt (and its retry after a
+        # rejection) visits two or three
+        self.regions: list[Region] = []
+        self.keep = 3 if self.cfg.transport_extrapolate or self.cfg.time_rtol > 0 else 1
+        if self.cfg.transport_extrapolate:
+            stats.setdefault("transport_fallbacks", 0)
         if self.rank0:
             self.m, self.tets, self.points = nodes.weights, nodes.tets, nodes.points
             self.edges, self.cell_edges = nodes.edges, nodes.cell_edges
@@ -74,31 +152,68 @@ class TransportStep:
         self.stats["transport_s"] += _time.perf_counter() - t0
         return ok
 
-    def _advance(self, u: np.ndarray, dt: float):
-        """(ok, active nodes, new clone values (len(active), K)) from the node arrays u (K, N)."""
-        U0 = u.sum(axis=0)
-        # The active region: cells with a node above 1e-9 κ. (The inverse of an M-matrix is positive, so
-        # every solve leaves astronomically small values one layer further out; counting those as tumor
-        # would grow the region by a layer a step for nothing: with m ≥ 1 they do not move.)
-        hot = U0 > ACTIVE * self.organ.capacity
-        cells = np.flatnonzero(hot[self.tets].view(np.uint32).ravel())  # cells with a hot node (4 flags as one word)
+    def _active(self, U0: np.ndarray) -> Region | None:
+        """The region of the cells with a node above 1e-9 κ (None if there are none), reused while unchanged.
+        (The inverse of an M-matrix is positive, so every solve leaves astronomically small values one layer
+        further out; counting those as tumor would grow the region by a layer a step for nothing: with m ≥ 1
+        they do not move.)"""
+        above = U0 > ACTIVE * self.organ.capacity
+        cells = np.flatnonzero(above[self.tets].view(np.uint32).ravel())  # cells with a node above (4 flags as one word)
         if cells.size == 0:
+            return None
+        for r in self.regions:
+            if np.array_equal(cells, r.cells):
+                return r
+        self.regions.insert(0, Region(self, cells))
+        for r in self.regions[self.keep:]:
+            r.destroy()
+        del self.regions[self.keep:]
+        return self.regions[0]
+
+    def _advance(self, u: np.ndarray, dt: float):
+        """(ok, changed nodes, their new clone values (len(nodes), K)) from the node arrays u (K, N): one
+        step, or with ``transport_extrapolate`` the Richardson extrapolation 2·u(dt/2∘dt/2) − u(dt).
+
+        Backward Euler's error expansion has all powers of dt, so the extrapolation cancels the first and the
+        step is of second order (measured ≈ 2 on the Barenblatt and porous-Fisher problems: docs/model.md).
+        Its amplification of a diffusion mode, 2/(1 + z/2)² − 1/(1 + z) (z = dt·λ), tends to 0 for stiff modes:
+        unlike extrapolated Crank–Nicolson it is L-stable, at any dt. Both states keep every clone's cells and
+        the weights sum to one, so the extrapolation keeps them too; it is not positive: at steep fronts it
+        undershoots slightly (≈ 10⁻⁴ κ at dt 0.2 on the porous-Fisher front, O(dt²)). Beyond
+        ``negative_tolerance``·κ the step keeps u(dt/2∘dt/2) (counted in ``transport_fallbacks``); smaller
+        undershoots are clipped by the step control with every clone's cells kept, as for all solvers."""
+        if not self.cfg.transport_extrapolate:
+            return self._advance_once(u, dt)
+        one, half = u.copy(), u.copy()
+        for state, steps in ((one, [dt]), (half, [0.5 * dt, 0.5 * dt])):
+            for h in steps:
+                ok, nodes, values = self._advance_once(state, h)
+                if not ok:
+                    return False, None, None
+                state[:, nodes] = values.T
+        x = 2.0 * half - one
+        changed = np.flatnonzero(np.any(x != u, axis=0))
+        if x[:, changed].min(initial=0.0) < -self.cfg.negative_tolerance * self.organ.capacity:
+            self.stats["transport_fallbacks"] += 1
+            x = half
+            changed = np.flatnonzero(np.any(x != u, axis=0))
+        return True, changed, x[:, changed].T
+
+    def _advance_once(self, u: np.ndarray, dt: float):
+        """One linearly implicit step (the module docstring) from the node arrays u (K, N): (ok, active nodes,
+        their new clone values (len(active), K))."""
+        U0 = u.sum(axis=0)
+        r = self._active(U0)
+        if r is None:
             return True, np.zeros(0, dtype=np.int64), np.zeros((0, u.shape[0]))
-        touched = np.zeros(len(U0), dtype=bool)
-        touched[self.tets[cells]] = True
-        nodes = np.flatnonzero(touched)
-        local = np.full(len(U0), -1, dtype=np.int64)
-        local[nodes] = np.arange(nodes.size)
-        m = self.m[nodes]
-        Uk = U0[nodes]
-        edges, cell_edges, k_edge = self._geometry(cells)
-        i, j = local[edges[:, 0]], local[edges[:, 1]]
+        m, nodes = r.m, r.nodes
+        U0r = U0[nodes]
+        Uk = U0r
         for _ in range(max(1, self.cfg.transport_iterations)):
-            U_full = U0.copy()
-            U_full[nodes] = Uk
-            w = self._weights(U_full, cells, cell_edges, k_edge, len(edges))
-            S = self._laplacian(i, j, dt * w, nodes.size) + diags(m)
-            new, ok = self._cg(S, m * U0[nodes], Uk)
+            w = self._weights(r, Uk)
+            r.cg.set_operator(self.picard_matrix(r, dt * w))
+            new, its, ok = r.cg.solve(m * U0r, Uk)
+            self.stats["transport_iterations"] += its
             if not ok:
                 return False, None, None
             change = float(np.max(np.abs(new - Uk)))
@@ -106,11 +221,13 @@ class TransportStep:
             self.stats["picard_iterations"] += 1
             if change <= self.cfg.transport_tol * self.organ.capacity:
                 break
-        T = self._clone_matrix(i, j, dt * w, Uk, m)
+        r.gmres.set_operator(self.clone_matrix(r, dt * w, Uk))
         out = np.empty((nodes.size, u.shape[0]))
         for c in range(u.shape[0]):
-            guess = np.divide(u[c, nodes] * Uk, U0[nodes], out=np.zeros(nodes.size), where=U0[nodes] > 0)
-            out[:, c], ok = self._gmres(T, m * u[c, nodes], guess)
+            uc = u[c, nodes]
+            guess = np.divide(uc * Uk, U0r, out=np.zeros(nodes.size), where=U0r > 0)
+            out[:, c], its, ok = r.gmres.solve(m * uc, guess)
+            self.stats["transport_iterations"] += its
             if not ok:
                 return False, None, None
         return True, nodes, out
@@ -132,61 +249,27 @@ class TransportStep:
         position = np.cumsum(used) - 1  # of each used edge among the used ones: the rank np.unique would give
         return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
 
-    def _weights(self, U: np.ndarray, cells: np.ndarray, cell_edges, k_edge, n_edges):
-        """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the active cells' edges."""
-        D = sum(term.diffusivity(U, self.ctx) for term in self.terms)
-        e = k_edge * D[self.tets[cells]].mean(axis=1)[:, None]  # mean_K(D)·∫_K ∇φⱼ·∇φₖ (exact, P1 D)
-        L = np.bincount(cell_edges.ravel(), weights=e.ravel(), minlength=n_edges)
+    def _weights(self, r: Region, U: np.ndarray) -> np.ndarray:
+        """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the region's edges for the total U on its nodes."""
+        D = sum(term.diffusivity(U, r.ctx) for term in self.terms)
+        e = r.k_edge * D[r.tets].mean(axis=1)[:, None]  # mean_K(D)·∫_K ∇φⱼ·∇φₖ (exact, P1 D)
+        L = np.bincount(r.cell_edges.ravel(), weights=e.ravel(), minlength=r.n_edges)
         return np.maximum(-L, 0.0)
 
     @staticmethod
-    def _laplacian(i, j, w, n):
-        """Graph Laplacian Σ wⱼₖ (eⱼ − eₖ)(eⱼ − eₖ)ᵀ of the weighted edges, CSR."""
-        rows = np.concatenate([i, j, i, j])
-        cols = np.concatenate([j, i, i, j])
-        vals = np.concatenate([-w, -w, w, w])
-        return coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    def picard_matrix(r: Region, w: np.ndarray):
+        """M + the graph Laplacian Σ wⱼₖ (eⱼ − eₖ)(eⱼ − eₖ)ᵀ of the weighted edges (w already multiplied by dt),
+        CSR (indptr, indices, data)."""
+        return r.picard.assemble(np.concatenate([-w, -w, w, w]), r.m)
 
     @staticmethod
-    def _clone_matrix(i, j, w, U, m):
-        """T = M + upwind transport with the total's fluxes (w already multiplied by dt)."""
+    def clone_matrix(r: Region, w: np.ndarray, U: np.ndarray):
+        """T = M + upwind transport with the total's fluxes (w already multiplied by dt), CSR."""
+        i, j = r.i, r.j
         flow = w * (U[j] - U[i])                              # > 0: from j into i
         into_i, into_j = flow > 0, flow < 0
         Ui, Uj = np.where(U[i] > 0, U[i], 1.0), np.where(U[j] > 0, U[j], 1.0)
         f_ji = np.where(into_i, flow / Uj, 0.0)               # coefficient of u_j in row i
         f_ij = np.where(into_j, -flow / Ui, 0.0)              # coefficient of u_i in row j
-        n = len(U)
-        rows = np.concatenate([i, j, j, i])
-        cols = np.concatenate([j, i, j, i])
-        vals = np.concatenate([-f_ji, -f_ij, f_ji, f_ij])     # off-diagonal inflows; diagonal outflows
-        return (coo_matrix((vals, (rows, cols)), shape=(n, n)) + diags(m)).tocsr()
-
-    def _cg(self, A, b, x0):
-        return self._solve(A, b, x0, "cg", "icc")
-
-    def _gmres(self, A, b, x0):
-        return self._solve(A, b, x0, "gmres", "ilu")
-
-    def _solve(self, A, b, x0, kind, pc):
-        """A sequential PETSc solve (rank 0): CG with incomplete Cholesky for the symmetric total, GMRES with
-        ILU(0) for the clones (both M-matrices, where incomplete factorizations do well)."""
-        A = A.tocsr()
-        A.sum_duplicates()  # PETSc's CSR wants one, sorted, entry per column
-        A.sort_indices()
-        M = PETSc.Mat().createAIJ(size=A.shape, csr=(A.indptr.astype(PETSc.IntType), A.indices.astype(PETSc.IntType),
-                                                    A.data), comm=PETSc.COMM_SELF)
-        ksp = PETSc.KSP().create(PETSc.COMM_SELF)
-        ksp.setOperators(M)
-        ksp.setType(kind)
-        ksp.getPC().setType(pc)
-        ksp.setTolerances(rtol=self.cfg.rtol, atol=0.0, max_it=10000)
-        ksp.setInitialGuessNonzero(True)
-        x = PETSc.Vec().createWithArray(np.array(x0, dtype=float), comm=PETSc.COMM_SELF)
-        rhs = PETSc.Vec().createWithArray(np.asarray(b, dtype=float), comm=PETSc.COMM_SELF)
-        ksp.solve(rhs, x)
-        self.stats["transport_iterations"] += ksp.getIterationNumber()
-        ok = ksp.getConvergedReason() > 0
-        out = x.getArray().copy()
-        for obj in (ksp, M, x, rhs):
-            obj.destroy()
-        return out, ok
+        # off-diagonal inflows; diagonal outflows
+        return r.clone.assemble(np.concatenate([-f_ji, -f_ij, f_ji, f_ij]), r.m)
