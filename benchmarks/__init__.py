@@ -13,6 +13,9 @@
 * ``bandwidth``: IMEX step time / (K × one PETSc MatMult with the step's own matrix M + θ·dt·A).
 * ``pypde``: the same 4-clone logistic reaction–diffusion with py-pde (CartesianGrid, Neumann BCs, numba)
   on the cube case; time-to-solution at equal error against the shared pdemet reference.
+* ``continuum``: pdemet (P1/P2, uniform and graded box meshes, several dt) against py-pde (several grids and
+  solvers) at equal error against a continuum reference (cosine pseudo-spectral + ETDRK4, independent of both):
+  each tool's work–precision front and the time ratio at errors 1e-2, 1e-3, 1e-4, at D = 0.01 and 0.1.
 * ``parallel``: the same run on 1 and 2 MPI ranks (subprocesses under mpiexec): speed-up and largest
   difference of the final fields.
 * ``growth``: time per step and peak RSS (VmHWM, one subprocess per point) against dofs and K, fitted
@@ -33,6 +36,9 @@ Its modules, in the order a run uses them:
 ``accuracy``  the Richardson reference, IMEX error curves, time-to-solution at a target error
 ``newton``    IMEX vs monolithic Newton at equal accuracy (``solvers`` and ``bandwidth``)
 ``pypde``     the py-pde comparison (``pypde``, ``pypde_fast``)
+``spectral``  cosine pseudo-spectral + ETDRK4      ``continuum`` the box problem, its reference, the error metric
+``continuum_pdemet``, ``continuum_pypde``  each tool's runs; ``workprecision`` fronts, ratios, the section;
+``continuum_report`` its bench.md text and target row
 ``worker``    one measurement in a fresh process (``python -m benchmarks.worker JSON``), and its launcher
 ``parallel``  1 vs 2 MPI ranks                  ``growth``    cost and memory against dofs and K
 ``whole_run`` the default scenario end to end   ``report``    targets and bench.md

@@ -16,6 +16,7 @@ from benchmarks.parallel import parallel
 from benchmarks.pypde import pypde_sections
 from benchmarks.report import markdown, targets
 from benchmarks.whole_run import whole_run
+from benchmarks.workprecision import continuum_section
 
 K = 4  # clones, in every section but the clone series of ``growth``
 
@@ -84,6 +85,7 @@ def main(out: Path = Path("bench"), quick: bool = False) -> dict:
     res["solvers"] = solver_cases(s.box, s.lung, lung, K, s.t_end, s.imex_dts, s.newton_dts, s.dt_ref, log)
     res["bandwidth"] = bandwidth_rows(res["solvers"], K)
     res.update(pypde_sections(res["solvers"], K, s.t_end, s.dt_ref, s.fast_dts, not quick, log))
+    res["continuum"] = continuum_section(quick, log, K)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         log("1 vs 2 MPI ranks")
