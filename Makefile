@@ -26,18 +26,25 @@ test: install
 meshes: install
 	$(PY) scripts/make_meshes.py --out meshes
 
-# Reproduce the published numbers (scripts/repro_*.py: 8 seeds, each also one level finer; the runs are kept in
-# results/repro/runs and shared, so a re-run only adds what is missing) and rebuild docs/published_vs_model.md
-# (with the experiments' results when `make experiments` has run). Hours on 2 cores.
+# Reproduce the published numbers and the paper's experiments on seed ensembles (8 mice each; the first 4 of the
+# default scenario's and the first 2 of every variant's also one level finer), then rebuild
+# docs/published_vs_model.md. Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds only
+# what is missing (delete that folder after changing the code). Many hours on 2 cores.
+REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
+REPRO_VARIANTS := experiment_controls experiment_two_color repro_therapy repro_prediction
+REPRO_ARMS := experiment_tail_vein experiment_ex_vivo
+
 repro: install
-	cd scripts && for s in polyclonal organs clusters_vs_singles aceto therapy prediction; do \
-		../$(PY) repro_$$s.py || exit 1; done && ../$(PY) experiment_lesion_sizes.py
+	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds 4 || exit 1; done && \
+		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
+		for s in $(REPRO_VARIANTS); do ../$(PY) $$s.py --finer-seeds 2 || exit 1; done && \
+		for s in $(REPRO_ARMS); do ../$(PY) $$s.py --finer-seeds 4 || exit 1; done
 	$(PY) scripts/published_table.py
 
-# The experiments of Cheung et al. 2016 as simulations on the adaptive sites (docs/experiments.md).
+# The experiments of Cheung et al. 2016 alone (docs/experiments.md; their runs are shared with `make repro`).
 experiments: install
-	cd scripts && ../$(PY) experiment_tail_vein.py --finer && ../$(PY) experiment_two_color.py && \
-		../$(PY) experiment_controls.py && ../$(PY) experiment_ex_vivo.py
+	cd scripts && for s in experiment_controls experiment_two_color; do ../$(PY) $$s.py --finer-seeds 2 || exit 1; \
+		done && for s in $(REPRO_ARMS); do ../$(PY) $$s.py --finer-seeds 4 || exit 1; done
 
 bench: install
 	$(PY) -m pip install -q -e '.[fem,test,bench]'

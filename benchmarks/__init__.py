@@ -13,6 +13,9 @@
 * ``bandwidth``: IMEX step time / (K × one PETSc MatMult with the step's own matrix M + θ·dt·A).
 * ``pypde``: the same 4-clone logistic reaction–diffusion with py-pde (CartesianGrid, Neumann BCs, numba)
   on the cube case; time-to-solution at equal error against the shared pdemet reference.
+* ``time_error``: error-controlled steps (``time_rtol``: step doubling, Richardson extrapolation) against
+  fixed-dt Strang/Crank–Nicolson on the py-pde box case at both diffusivities: error reached against the
+  tolerance, steps, CG iterations, time to the target error and its ratio.
 * ``continuum``: pdemet (P1/P2, uniform and graded box meshes, several dt) against py-pde (several grids and
   solvers) at equal error against a continuum reference (cosine pseudo-spectral + ETDRK4, independent of both):
   each tool's work–precision front and the time ratio at errors 1e-2, 1e-3, 1e-4, at D = 0.01 and 0.1.
@@ -36,6 +39,7 @@ Its modules, in the order a run uses them:
 ``accuracy``  the Richardson reference, IMEX error curves, time-to-solution at a target error
 ``newton``    IMEX vs monolithic Newton at equal accuracy (``solvers`` and ``bandwidth``)
 ``pypde``     the py-pde comparison (``pypde``, ``pypde_fast``)
+``time_error`` error-controlled steps against fixed dt (``time_error``)
 ``spectral``  cosine pseudo-spectral + ETDRK4      ``continuum`` the box problem, its reference, the error metric
 ``continuum_pdemet``, ``continuum_pypde``  each tool's runs; ``workprecision`` fronts, ratios, the section;
 ``continuum_report`` its bench.md text and target row

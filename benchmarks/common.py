@@ -58,11 +58,15 @@ def initial_density(points: np.ndarray, centre, K: int, kind: str = "box") -> np
     return out
 
 
-def make_sim(organ: dict, K: int, solver: str, dt: float, t_end: float, diffusion: float = D, n_organs: int = 1):
-    """A simulation with smooth initial data (sharp data make Crank–Nicolson undershoot)."""
+def make_sim(organ: dict, K: int, solver: str, dt: float, t_end: float, diffusion: float = D, n_organs: int = 1,
+             **simulation):
+    """A simulation with smooth initial data (sharp data make Crank–Nicolson undershoot); ``simulation``:
+    further [simulation] keys (e.g. adaptive = True, time_rtol = 1e-4 for error-controlled steps)."""
     from pdemet.simulation import Simulation
 
-    sim = Simulation.from_dict(bench_scenario(organ, K, solver, dt, t_end, diffusion, n_organs))
+    scenario = bench_scenario(organ, K, solver, dt, t_end, diffusion, n_organs)
+    scenario["simulation"].update(simulation)
+    sim = Simulation.from_dict(scenario)
     kind = "box" if "box" in organ else "mesh"
     for o in sim.organs.values():
         o.set_densities(initial_density(o.x.T, central_vertex(o), K, kind))

@@ -6,6 +6,7 @@ import math
 
 from benchmarks.continuum_report import continuum_markdown, continuum_target
 from benchmarks.newton import newton_ran
+from benchmarks.time_error import report_lines as time_error_lines
 
 
 def targets(res: dict) -> list[dict]:
@@ -56,6 +57,8 @@ def markdown(res: dict) -> str:
     for key in ("pypde", "pypde_fast"):
         if res.get(key) is not None:
             lines += _pypde(res[key])
+    if res.get("time_error") is not None:
+        lines += time_error_lines(res["time_error"])
     if res.get("continuum") is not None:
         lines += continuum_markdown(res["continuum"])
     lines += [*_parallel(res["parallel"]), *_growth(res["growth"]), *_whole_run(res["whole_run"])]

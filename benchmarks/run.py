@@ -15,6 +15,7 @@ from benchmarks.newton import bandwidth_rows, solver_cases
 from benchmarks.parallel import parallel
 from benchmarks.pypde import pypde_sections
 from benchmarks.report import markdown, targets
+from benchmarks.time_error import time_error_section
 from benchmarks.whole_run import whole_run
 from benchmarks.workprecision import continuum_section
 
@@ -85,6 +86,7 @@ def main(out: Path = Path("bench"), quick: bool = False) -> dict:
     res["solvers"] = solver_cases(s.box, s.lung, lung, K, s.t_end, s.imex_dts, s.newton_dts, s.dt_ref, log)
     res["bandwidth"] = bandwidth_rows(res["solvers"], K)
     res.update(pypde_sections(res["solvers"], K, s.t_end, s.dt_ref, s.fast_dts, not quick, log))
+    res["time_error"] = time_error_section(res["solvers"], K, s, quick, log)
     res["continuum"] = continuum_section(quick, log, K)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)

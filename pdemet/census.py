@@ -9,6 +9,12 @@ edge, which the P1 interpolant smears over one element). A lesion of at least
 ``min_cells`` cells is a *focus* (a surviving single cell that grows to that size is one). The seeding
 events whose arrest points lie in a lesion founded it: one founding cluster that carried several clones
 makes a polyclonal focus "by one cluster", several founding events make it polyclonal "by merger".
+
+Clonal patches: pressure-driven growth carries each founder cell's progeny outward as a patch (docs/model.md),
+so a lesion's body (its nodes at or above half its peak, the region of its volume) falls into connected
+regions where one clone dominates. Their number, counting only patches that hold at least
+``PATCH_MIN_SHARE`` of the lesion's cells (so that one-node slivers where two patches meet do not count,
+whatever the mesh), is the lesion's ``patches`` (3-D, where a microscope sees sections).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+
+PATCH_MIN_SHARE = 0.01  # a clonal patch holds at least 1 % of its lesion's cells (a founder's progeny in a focus
+                        # founded by up to ~50 cells: Aceto et al. 2014's largest clusters)
 
 
 def volume_above(points: np.ndarray, tets: np.ndarray, values: np.ndarray, level: float) -> np.ndarray:
@@ -76,13 +85,13 @@ def find_foci(u: np.ndarray, weights: np.ndarray, points: np.ndarray, edges: np.
     cells = cells_k.sum(axis=1)
     node_label = np.full(len(total), -1, dtype=np.int64)
     node_label[idx] = labels
+    peak = np.zeros(n_comp)
+    np.maximum.at(peak, labels, total[idx])
     if tets is None:
         volume = np.bincount(labels, weights=w, minlength=n_comp)
     else:
         touched = np.flatnonzero(np.any(on[tets], axis=1))  # all on-vertices of a cell are one lesion
         cell_label = np.max(node_label[tets[touched]], axis=1)
-        peak = np.zeros(n_comp)
-        np.maximum.at(peak, labels, total[idx])
         # the volume at half the lesion's own peak density: the iso-surface of a sharp edge, which the P1
         # interpolant smears over one element (the region above the detection threshold is one element too big)
         volume = np.bincount(cell_label, weights=volume_above(points, tets[touched], total, 0.5 * peak[cell_label]),
@@ -93,6 +102,7 @@ def find_foci(u: np.ndarray, weights: np.ndarray, points: np.ndarray, edges: np.
     centroid = np.stack([np.bincount(labels, weights=mass * points[idx, d], minlength=n_comp) for d in range(3)],
                         axis=1) / np.maximum(cells, 1e-300)[:, None]
     events = _founding(founders, points, node_label, idx, n_comp)
+    patches = _patches(u, weights, edges, node_label, peak, cells)
     foci = []
     for c in np.argsort(-cells, kind="stable"):
         p = cells_k[c] / cells[c] if cells[c] > 0 else np.zeros(u.shape[0])
@@ -105,8 +115,34 @@ def find_foci(u: np.ndarray, weights: np.ndarray, points: np.ndarray, edges: np.
             "fractions": p, "n_clones": n_clones, "shannon": float(-(nz * np.log(nz)).sum()),
             "simpson": float(1.0 - (p ** 2).sum()), "polyclonal": int(n_clones >= 2),
             "focus": int(cells[c] >= min_cells), **{k: v[c] for k, v in events.items()},
+            "patches": int(patches[c]),
         })
     return foci
+
+
+def _patches(u, weights, edges, node_label, peak, cells) -> np.ndarray:
+    """Clonal patches per lesion: connected sets (over mesh edges) of the lesion's nodes at or above half its
+    peak that share their dominant clone, counted when they hold ≥ PATCH_MIN_SHARE of the lesion's cells."""
+    total = u.sum(axis=0)
+    body = node_label >= 0
+    body[body] = total[body] >= 0.5 * peak[node_label[body]]
+    dominant = np.argmax(u, axis=0)
+    nodes = np.flatnonzero(body)
+    out = np.zeros(len(peak), dtype=np.int64)
+    if nodes.size == 0:
+        return out
+    a, b = edges[:, 0], edges[:, 1]
+    keep = body[a] & body[b] & (dominant[a] == dominant[b])
+    local = -np.ones(len(total), dtype=np.int64)
+    local[nodes] = np.arange(nodes.size)
+    graph = coo_matrix((np.ones(int(keep.sum())), (local[a[keep]], local[b[keep]])), shape=(nodes.size, nodes.size))
+    n_patch, patch = connected_components(graph, directed=False)
+    patch_cells = np.bincount(patch, weights=weights[nodes] * total[nodes], minlength=n_patch)
+    lesion = np.zeros(n_patch, dtype=np.int64)
+    lesion[patch] = node_label[nodes]  # a patch lies in one lesion (its edges join nodes of one component)
+    counted = patch_cells >= PATCH_MIN_SHARE * cells[lesion]
+    np.add.at(out, lesion[counted], 1)
+    return out
 
 
 def _founding(founders, points, node_label, idx, n_comp) -> dict:
@@ -128,6 +164,7 @@ def census_rows(t: float, organ: str, foci: list[dict]) -> list[tuple]:
              f.get("density", float("nan")), *map(float, f["centroid"]),
              f["n_clones"], f["shannon"], f["simpson"], f["polyclonal"], f.get("focus", 1),
              int(f.get("founding_events", 0)), int(f.get("founding_cells", 0)), int(f.get("polyclonal_founders", 0)),
+             int(f.get("patches", 0)),
              *map(float, f["fractions"])) for i, f in enumerate(foci)]
 
 

@@ -22,6 +22,7 @@ from pdemet.output import checkpoint
 from pdemet.output.run_directory import RunDirectory
 from pdemet.solvers import SOLVERS
 from pdemet.solvers.step_control import StepControl
+from pdemet.solvers.time_error import StepDoubling
 from pdemet.terms import TERMS
 
 
@@ -64,6 +65,7 @@ class Simulation:
         self.t = 0.0
         fronts = {n for n, o in scenario.organs.items() if any(TERMS[t].kind == "transport" for t in o.terms)}
         self.control = StepControl(self.cfg, self.organs, comm, fronts)
+        self.doubling = StepDoubling(self.cfg, self.organs, self.solvers, comm) if self.cfg.error_control else None
         flux = scenario.cluster_flux
         self.coupling = (ClusterFlux(flux, self.organs, scenario.primary, self.gatherer, self.nodes,
                                      self.base_meshes, self.cfg.seed, comm, adaptive=set(self.refinements))
@@ -197,15 +199,21 @@ class Simulation:
             dt = min(self.control.dt, t_stop - self.t)
             before = {n: o.densities() for n, o in self.organs.items()}
             t0 = _time.perf_counter()
-            ok = all([s.step(self.t, dt) for s in self.solvers.values()])
-            ok = self.comm.allreduce(int(ok), op=MPI.MIN) == 1
+            if self.doubling is None:
+                ok = all([s.step(self.t, dt) for s in self.solvers.values()])
+                ok = self.comm.allreduce(int(ok), op=MPI.MIN) == 1
+            else:
+                ok, err, order = self.doubling.attempt(self.t, dt, before)
             reason = self.control.check(before) if ok else "solver did not converge"
             self.timers["solve"] += _time.perf_counter() - t0
-            if reason is None:
+            if reason is None and (self.doubling is None or self.control.judge(self.t, dt, err, order)):
                 break
             for n, o in self.organs.items():
                 o.set_densities(before[n])
-            self.control.reject(self.t, dt, reason)
+            if reason is not None:
+                self.control.reject(self.t, dt, reason)
+        if self.doubling is not None:
+            self.doubling.accepted(err)
         self.control.clip()
         self.t = t_stop if math.isclose(self.t + dt, t_stop, rel_tol=1e-12, abs_tol=1e-14) else self.t + dt
         self.control.accept()
@@ -341,13 +349,18 @@ class Simulation:
 
     def state(self) -> dict:
         refinements = {n: (r.state() if r is not None else None) for n, r in self.refinements.items()}
-        return {"t": self.t, "control": self.control.state(), "timers": self.timers, "adapt_next": self.adapt_next,
-                "refinements": refinements}
+        state = {"t": self.t, "control": self.control.state(), "timers": self.timers, "adapt_next": self.adapt_next,
+                 "refinements": refinements}
+        if self.doubling is not None:
+            state["time_error"] = self.doubling.state()
+        return state
 
     def set_state(self, state: dict) -> None:
         """Restore time, step control and the adapted meshes (their fields are set by the checkpoint next)."""
         self.t, self.timers, self.adapt_next = state["t"], state["timers"], dict(state["adapt_next"])
         self.control.set_state(state["control"])
+        if self.doubling is not None:
+            self.doubling.set_state(state["time_error"])
         for name, ref in self.refinements.items():
             if ref is not None:
                 ref.set_state(state["refinements"][name])
@@ -381,6 +394,11 @@ class Simulation:
             "meshes": _scenario.files.mesh_files(self.scenario),
             "warnings": list(self.warnings),
         }
+        if self.doubling is not None:
+            summary["time_error"] = {"rtol": self.cfg.time_rtol,
+                                     "atol": {n: self.doubling.atol(n) for n in self.organs},
+                                     "order": {n: self.doubling.order(n) for n in self.organs},
+                                     **self.doubling.stats}
         for coupling in self.couplings:
             summary.update(coupling.summary())
         if run_dir is not None:

@@ -9,7 +9,8 @@ by the same s(n) as in vivo (the cooperation law of default.toml: an ASSUMPTION 
 cooperative survival is the same in a dish) and grows by the pressure-driven PDE for DAYS days (an
 ASSUMPTION: the culture time is not in our sources). Aggregates of N_AGG = 30 cells (as for the tail vein,
 an assumption). Counted per plated cell: founders (surviving clusters), lesions, and colonies of >= 50
-cells; the ratio's 95 % CI is that of two Poisson counts. The closed form s(n)/(n s1) is printed beside it.
+cells, each arm an ensemble of seeds (one dish each) at the shipped resolution and one level finer; the ratio's
+95 % CI resamples whole dishes. The closed form s(n)/(n s1) is printed beside it.
 Founders start growing when the dish is next refined around them (every 2 days: the delay pdemet models as
 extravasation, here standing for the cells settling), so colonies are up to 2 days younger than the culture.
 """
@@ -19,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from experiment_tail_vein import figure, pooled, ratio  # noqa: E402
+from experiment_tail_vein import ARM_HEADER, arm_table, figure, paired, per_cell_ratio  # noqa: E402
 from repro_clusters_vs_singles import N_AGG  # noqa: E402
-from repro_common import default_scenario, finish, flux_config, out_dir, parser, row, run  # noqa: E402
+from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, parser,  # noqa: E402
+                          row, write_table)
 
 DAYS = 7.0  # days in culture (assumption)
+DISH = "dish"
 
 
 def dish_scenario(quick: bool, size: int, cells: int) -> dict:
@@ -39,43 +42,38 @@ def dish_scenario(quick: bool, size: int, cells: int) -> dict:
                 injection={"time": 0.0, "cells": int(cells), "size": int(size)})
     flux["circulation"].update(half_life_single=1.0e6)  # no blood: nothing is cleared
     base["simulation"].update(t_end=DAYS, output_every=DAYS)
-    base["organs"] = {"well": well, "dish": dish}
+    base["organs"] = {"well": well, DISH: dish}
     return base
 
 
-def arm(quick: bool, size: int, target: float, seed: int) -> dict:
-    _, cfg, _ = flux_config(default_scenario(quick))
-    s = float(cfg.survival(size))
-    cells = size * max(1, round(target / s))
-    sim = run(dish_scenario(quick, size, cells), seed=seed)
-    lesions = sim.lesions("dish")
-    return {"size": size, "cells": sim.coupling.ledger["cells"]["injected"], "survival": s,
-            "founders": sim.coupling.ledger["per_organ"]["dish"]["seeded_clusters"], "lesions": len(lesions),
-            "foci": len(sim.foci("dish")), "lesion_cells": sorted((float(f["cells"]) for f in lesions), reverse=True)}
-
-
 def main():
-    p = parser("experiment_ex_vivo", __doc__)
-    p.add_argument("--seeds", type=int, default=2, help="seeds per arm (default 2)")
+    p = parser("experiment_ex_vivo", __doc__, seeds=8)
     args = p.parse_args()
     out = out_dir(args, "ex_vivo")
     target = 8.0 if args.quick else 40.0
-    res = {}
+    _, cfg, _ = flux_config(default_scenario(args.quick))
+    arms, finer = {}, {}
     for name, size in (("aggregates", N_AGG), ("singles", 1)):
-        arms = [arm(args.quick, size, target, 300 + 10 * size + k) for k in range(args.seeds)]
-        res[name] = pooled(arms, ("cells", "founders", "lesions", "foci")) | {"survival": arms[0]["survival"]}
-    exact = res["aggregates"]["survival"] / N_AGG / res["singles"]["survival"]
-    figure(out, res, f"cells per colony after {DAYS:g} days", "plated")
+        cells = size * max(1, round(target / float(cfg.survival(size))))
+        arms[name], finer[name] = ensemble_records(args, f"dish-{name}-{cells}",
+                                                   base=dish_scenario(args.quick, size, cells))
+    exact = float(cfg.survival(N_AGG)) / N_AGG / float(cfg.survival(1))
+    both, both_fine = paired(arms["aggregates"], arms["singles"]), paired(finer["aggregates"], finer["singles"])
+    figure(out, arms, f"cells per colony after {DAYS:g} days", "plated", organ=DISH)
     rows = [row("ex vivo colonies per cell, aggregates vs singles (closed form s(n)/(n s1))", exact, "> 15", 15.0,
                 None, None, "predicted", "Cheung et al. PNAS 2016")]
     for key, label in (("founders", "founders"), ("lesions", "colonies of any size"), ("foci", "colonies of >= 50 cells")):
-        r, ci = ratio(res["aggregates"], res["singles"], key)
-        rows.append(row(f"  simulated dish, {label} per plated cell, aggregates of {N_AGG} vs singles, day {DAYS:g}",
-                        r, "> 15", 15.0, None, ci, "reported" if key == "founders" else "predicted",
-                        "Cheung et al. PNAS 2016 (culture time and aggregate size assumed)",
-                        f"counts {res['aggregates'][key]:g} / {res['singles'][key]:g}"))
+        rows.append(measured(f"  simulated dish, {label} per plated cell, aggregates of {N_AGG} vs singles, day "
+                             f"{DAYS:g}", per_cell_ratio(key, DISH), both, both_fine, "> 15", 15.0, None,
+                             "reported" if key == "founders" else "predicted",
+                             "Cheung et al. PNAS 2016 (culture time and aggregate size assumed)"))
+    write_table(out, ARM_HEADER, arm_table(arms, DISH) + [[f"{n} (finer)", *r[1:]] for n, r in
+                                                         zip(finer, arm_table(finer, DISH))],
+                f"Dish: colonies after {DAYS:g} days (all dishes of each arm)")
     finish(out, "ex_vivo", "Ex vivo colony formation, aggregates vs dispersed cells (a dish)", rows,
-           {"n_agg": N_AGG, "days": DAYS, "seeds": args.seeds, "quick": args.quick, "results": res})
+           {"n_agg": N_AGG, "days": DAYS, "seeds": sorted(both), "finer_seeds": sorted(both_fine),
+            "quick": args.quick, "closed_form": exact,
+            "arms": {n: dict(zip(ARM_HEADER[1:], r[1:])) for n, r in zip(arms, arm_table(arms, DISH))}})
 
 
 if __name__ == "__main__":

@@ -2,96 +2,115 @@
 
 The experiment: primary tumors built from differently colored cells; a metastasis counts as multicolored
 when cells of more than one color are seen in it (published: > 90 % of metastases). Whether a focus seeded
-by several cells looks multicolored depends on the palette: with 2 colors in proportions p : 1 − p, a focus
-founded by n cells drawn from a well-mixed source shows one color only with probability pⁿ + (1 − p)ⁿ, and
-less mixing in the primary makes that likelier. The paper's multicolored fraction varied between mice with
-how well the colors were mixed in the primary (check the exact figures against the paper).
+by several cells looks multicolored depends on the palette: with colors in proportions p_c, a focus founded
+by n cells drawn from a well-mixed source shows one color only with probability Σ_c p_cⁿ, and less mixing in
+the primary makes that likelier. The paper's multicolored fraction varied between mice with how well the
+colors were mixed in the primary (check the exact figures against the paper).
 
-The model: the default scenario with CLONES colors (2, equal proportions: an ASSUMPTION standing for the
-paper's design; change COLORS/PROPORTIONS to the design you test) and the primary at several segregations
-(0 = intermixed ... 1 = sectors, `initial.segregation`). For every site focus at day 21 (census.csv):
+The model: the default scenario's four clones are neutral (same growth and motion), so a palette that paints
+several clones one color is the same experiment as a tumor built from that many colors in those proportions
+(a clone drawn Multinomially and then merged is a color drawn Multinomially): the runs of the controls
+(experiment_controls.py: intermixed, segregation 0.5, four sectors — tags shared, one mouse per seed, the
+shipped resolution and one level finer) are scored with each palette of PALETTES. Two colors 1:1 (clones
+1+2 vs 3+4: with four sectors, two half-planes) is the ASSUMED design standing for the paper's; 1:3 and four
+colors show the palette's effect. For every site focus at day 21 (census.csv):
 - truly polyclonal: founded by >= 2 cells (`founding_cells`), whatever their colors;
-- scored multicolored: >= 2 colors each above `polyclonal_fraction` (5 %) of its cells (the census flag);
-- the chance a truly polyclonal focus is scored monochrome if its founders were a random draw from the
-  palette, for comparison (the excess is what segregation in the primary adds).
+- scored multicolored: >= 2 colors each above `polyclonal_fraction` (5 %) of its cells;
+- the multicolored fraction expected if each polyclonal focus's founders were a random draw of the palette,
+  for comparison (the shortfall is what segregation in the primary adds).
 """
 
-import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repro_common import default_scenario, finish, out_dir, parser, pyplot, row, run, save_figure, site_foci, wilson  # noqa: E402
+from experiment_controls import variants  # noqa: E402
+from repro_common import (ensemble_records, finish, foci_of, measured, out_dir, parser, pyplot, save_figure,  # noqa: E402
+                          write_table)
 
-COLORS = {"red": "#e41a1c", "green": "#4daf4a"}
-PROPORTIONS = [0.5, 0.5]
-SEGREGATIONS = (0.0, 0.5, 1.0)
-
-
-def scenario(quick: bool, segregation: float) -> dict:
-    data = default_scenario(quick)
-    data["clones"] = {"names": list(COLORS), "colors": list(COLORS.values())}
-    primary = next(o for o in data["organs"].values() if o["role"] == "primary")
-    primary["initial"].update(mixing="sectors", segregation=float(segregation), clones=PROPORTIONS)
-    return data
+# palettes: colors as groups of the four clones (indices); the first is the design the rows call "the paper's"
+PALETTES = {"2 colors 1:1": [[0, 1], [2, 3]], "2 colors 1:3": [[0], [1, 2, 3]], "4 colors": [[0], [1], [2], [3]]}
+SEGREGATIONS = {"default": 0.0, "segregation0.5": 0.5, "sectors": 1.0}  # control tags -> segregation
+THRESHOLD = 0.05  # a color is seen above 5 % of a focus's cells (the census's polyclonal_fraction)
 
 
-def score(sim) -> dict:
-    """Counts over the site foci at the last output time."""
-    foci = site_foci(sim)
-    p = [w / sum(PROPORTIONS) for w in PROPORTIONS]
-    poly = [f for f in foci if int(f["founding_cells"]) >= 2]
-    return {"foci": len(foci), "lung_foci": len(sim.foci("lung")), "polyclonal": len(poly),
-            "multicolored": sum(int(f["polyclonal"]) for f in foci),
-            "multicolored_of_polyclonal": sum(int(f["polyclonal"]) for f in poly),
-            # expected multicolored among the polyclonal ones if founders were random draws of the palette
-            "expected_multicolored_random": sum(1 - sum(q ** int(f["founding_cells"]) for q in p) for f in poly)}
+def colors_seen(focus: dict, clones: list[str], palette) -> int:
+    fractions = np.array([focus[c] for c in clones])
+    return int(sum(fractions[g].sum() > THRESHOLD for g in palette))
 
 
-def figure(out: Path, results: dict) -> None:
+def multicolored(palette):
+    def stat(recs):
+        foci = [(f, r["clones"]) for r in recs for f in foci_of(r)]
+        return float(np.mean([colors_seen(f, c, palette) >= 2 for f, c in foci])) if foci else float("nan")
+    return stat
+
+
+def truly_polyclonal(recs):
+    foci = [f for r in recs for f in foci_of(r)]
+    return float(np.mean([f["founding_cells"] >= 2 for f in foci])) if foci else float("nan")
+
+
+def random_draw(palette):
+    """Multicolored fraction if every polyclonal focus's founders were drawn at random from the palette."""
+    p = [len(g) / 4 for g in palette]
+
+    def stat(recs):
+        poly = [int(f["founding_cells"]) for r in recs for f in foci_of(r) if f["founding_cells"] >= 2]
+        return float(np.mean([1 - sum(q ** n for q in p) for n in poly])) if poly else float("nan")
+    return stat
+
+
+def figure(out: Path, table: list[list]) -> None:
     plt = pyplot()
-    seg = list(results)
-    frac = lambda k: [results[s][k] / max(results[s]["foci"], 1) for s in seg]  # noqa: E731
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(seg, frac("polyclonal"), "o-", label="truly polyclonal (>= 2 founder cells)")
-    ax.plot(seg, frac("multicolored"), "s-", label=f"scored multicolored ({len(COLORS)} colors)")
-    ax.axhline(0.9, color="r", ls="--", label="Cheung 2016: > 90 % multicolored")
-    ax.set_xlabel("segregation of the colors in the primary (0 intermixed, 1 sectors)")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    segs = sorted({r[0] for r in table})
+    for k, name in enumerate(PALETTES):
+        pts = [r for r in table if r[1] == name]
+        ax.plot([r[0] for r in pts], [r[3] for r in pts], "os^"[k] + "-", label=f"scored multicolored, {name}")
+    truly = [next(r for r in table if r[0] == s)[2] for s in segs]
+    ax.plot(segs, truly, "k--", label="truly polyclonal (>= 2 founder cells)")
+    ax.axhline(0.9, color="r", ls=":", label="Cheung 2016: > 90 % multicolored")
+    ax.set_xlabel("segregation of the clones in the primary (0 intermixed, 1 sectors)")
     ax.set_ylabel("fraction of site foci at day 21")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     save_figure(fig, out)
 
 
 def main():
-    p = parser("experiment_two_color", __doc__)
-    p.add_argument("--seeds", type=int, default=1, help="seeds per segregation (default 1)")
-    args = p.parse_args()
+    args = parser("experiment_two_color", __doc__, seeds=8).parse_args()
     out = out_dir(args, "two_color")
-    results = {}
-    for s in SEGREGATIONS:
-        runs = [score(run(scenario(args.quick, s), seed=2016 + k)) for k in range(args.seeds)]
-        results[s] = {k: sum(r[k] for r in runs) for k in runs[0]}
-    rows = []
-    for s, r in results.items():
-        n = r["foci"]
-        frac = lambda k: r[k] / n if n else float("nan")  # noqa: E731
-        tag = f"segregation {s:g}"
-        rows.append(row(f"{tag}: scored multicolored fraction of site foci", frac("multicolored"), "> 90 %", 0.9,
-                        None, wilson(r["multicolored"], n), "predicted", "Cheung et al. PNAS 2016",
-                        f"{n} foci ({r['lung_foci']} lung)"))
-        rows.append(row(f"{tag}: truly polyclonal (>= 2 founder cells)", frac("polyclonal"), "—", None, None,
-                        wilson(r["polyclonal"], n), "reported", "model"))
-        m = r["polyclonal"]
-        rows.append(row(f"{tag}: polyclonal foci scored multicolored (random-draw expectation "
-                        f"{r['expected_multicolored_random'] / m if m else math.nan:.3f})",
-                        r["multicolored_of_polyclonal"] / m if m else float("nan"), "—", None, None,
-                        wilson(r["multicolored_of_polyclonal"], m), "reported", "model: palette + segregation"))
-    figure(out, results)
+    scen = variants(args.quick)
+    rows, table = [], []
+    design = next(iter(PALETTES))
+    for tag, seg in SEGREGATIONS.items():
+        ship, fine = ensemble_records(args, tag, base=scen[tag])
+        recs = list(ship.values())
+        label = f"segregation {seg:g}"
+        rows.append(measured(f"{label}: truly polyclonal site foci (>= 2 founder cells)", truly_polyclonal, ship,
+                             fine, "—", kind="reported", source="model"))
+        for name, palette in PALETTES.items():
+            table.append([seg, name, truly_polyclonal(recs), multicolored(palette)(recs), random_draw(palette)(recs),
+                          len(recs), float(np.mean([len(foci_of(r)) for r in recs]))])
+            headline = name == design
+            rows.append(measured(f"{label}: scored multicolored fraction of site foci, {name}"
+                                 f"{' (the assumed design)' if headline else ''} (if founders were random draws: "
+                                 f"{table[-1][4]:.3f})", multicolored(palette), ship, fine,
+                                 ("> 90 %" if seg == 0 else "varied with mixing") if headline else "—",
+                                 0.9 if headline and seg == 0 else None, None,
+                                 "predicted" if headline else "reported",
+                                 "Cheung et al. PNAS 2016" if headline else "model: palette + segregation"))
+    write_table(out, ["segregation", "palette", "truly polyclonal", "scored multicolored",
+                      "multicolored if founders were random draws", "mice", "site foci per mouse"], table,
+                "Two-color scoring of site foci at day 21 (runs of experiment_controls)")
+    figure(out, table)
     finish(out, "two_color", "Two-color design: truly polyclonal vs scored multicolored metastases", rows,
-           {"colors": list(COLORS), "proportions": PROPORTIONS, "segregations": SEGREGATIONS, "seeds": args.seeds,
-            "quick": args.quick, "results": {str(k): v for k, v in results.items()}})
+           {"palettes": PALETTES, "segregations": SEGREGATIONS, "seeds": sorted(ship), "finer_seeds": sorted(fine),
+            "quick": args.quick})
 
 
 if __name__ == "__main__":

@@ -37,9 +37,7 @@ def main():
              "noise*: larger, but its CI holds 0 (a finer primary changes every random draw after it, so a seed "
              "is a different mouse at each resolution); **no**: neither. "
              "*no mesh*: a closed form or the blood alone (no PDE). Notes under the table explain every miss; the "
-             "experiments' rows (tail vein, dish, two colors, controls: 1–2 seeds, CIs over foci, no finer level yet) "
-             "are discussed in docs/experiments.md: the two-color miss at segregation 1 is the control itself (a "
-             "primary of two sectors sheds one-color clusters: truly polyclonal foci scored one-colored).", "",
+             "experiments (tail vein, dish, two colors, controls) are discussed in docs/experiments.md.", "",
              "| experiment | quantity | published | model | 95 % CI | seeds | finer (change) | converged | kind | "
              "in range | source |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -24,7 +24,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pdemet.scenario.keys import set_key  # noqa: E402,F401 - the scripts' name for it
 DEFAULT = ROOT / "pdemet" / "scenarios" / "default.toml"
 RESULTS = ROOT / "results" / "repro"
 
@@ -42,6 +41,7 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
         p.set_defaults(default_seeds=seeds)
         p.add_argument("--finer-seeds", type=int, default=None, help="seeds 1..M (M <= N) also run one level "
                        "finer (every organ's adaptive element size halved) for the convergence column (default: N; 0: none)")
+        p.add_argument("--workers", type=int, default=None, help="runs at once (default: one per core)")
     return p
 
 
@@ -77,24 +77,37 @@ def default_scenario(quick: bool = False) -> dict:
     return data
 
 
-def resolution_overrides(quick: bool = False, finer: bool = False) -> dict[str, float]:
-    """Dotted keys that set each organ's adaptive element size: the shipped one (none), --quick's, or with
-    ``finer`` one level finer: every organ's halved as the scenario resolves it (sites 12 -> 6 µm, the primary's
+def resolution_overrides(data: dict, finer: bool = False) -> dict[str, float]:
+    """Dotted keys that make scenario ``data`` one level finer (none when ``finer`` is False): every organ's
+    adaptive element size halved as the scenario resolves it (default scenario: sites 12 -> 6 µm, the primary's
     front 0.2 -> 0.1 mm, which sets the clone mix of the shed clusters)."""
-    data = default_scenario(quick)
-    out = {f"organs.{n}.adapt.size": o["adapt"]["size"] for n, o in data["organs"].items() if quick}
-    if finer:
-        sc, _, _ = flux_config(data)
-        out.update({f"organs.{n}.adapt.size": o.adapt.size / 2 for n, o in sc.organs.items()})
-    return out
+    if not finer:
+        return {}
+    sc, _, _ = flux_config(data)
+    return {f"organs.{n}.adapt.size": o.adapt.size / 2 for n, o in sc.organs.items()}
+
+
+def absolute_paths(data: dict) -> dict:
+    """A copy of scenario ``data`` (paths relative to pdemet/scenarios) with absolute mesh and plugin paths, so
+    that it can be written anywhere."""
+    data = copy.deepcopy(data)
+    for organ in data.get("organs", {}).values():
+        if "mesh" in organ:
+            organ["mesh"] = str((DEFAULT.parent / organ["mesh"]).resolve())
+    sim = data.get("simulation", {})
+    if sim.get("plugins"):
+        sim["plugins"] = [str((DEFAULT.parent / p).resolve()) for p in sim["plugins"]]
+    return data
 
 
 def ensemble(root: Path, tag: str, seeds, overrides: dict | None = None, quick: bool = False,
-             finer: bool = False, workers: int | None = None) -> list:
-    """Run the default scenario with ``overrides`` (dotted key -> value) once per seed, as a pdemet sweep
-    in <root>/<tag>[-quick][-finer]/ (a process pool; a re-run skips the members already completed with the
-    same scenario, so scripts share runs and an interrupted ensemble resumes: delete the folder after changing
-    the code). Returns the members' run directories (:func:`pdemet.output.rundir.load_run`), in seed order."""
+             finer: bool = False, workers: int | None = None, base: dict | None = None) -> list:
+    """Run scenario ``base`` (default: the default scenario, with --quick's resolution if ``quick``) with
+    ``overrides`` (dotted key -> value) once per seed, as a pdemet sweep in <root>/<tag>[-quick][-finer]/ (a
+    process pool; a re-run skips the members already completed with the same scenario, so scripts share runs
+    and an interrupted ensemble resumes: delete the folder after changing the code). ``tag`` names the
+    scenario: the same tag must always mean the same base and overrides. Returns the members' run directories
+    (:func:`pdemet.output.rundir.load_run`), in seed order."""
     if not seeds:
         return []
     from pdemet.output.rundir import load_run
@@ -105,8 +118,11 @@ def ensemble(root: Path, tag: str, seeds, overrides: dict | None = None, quick: 
     out = Path(root) / name
     out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in seeds]
-    spec = {"base": os.path.relpath(DEFAULT, out.parent), "seeds": seeds, "parameters": {},
-            "overrides": {**(overrides or {}), **resolution_overrides(quick, finer)}}
+    data = base if base is not None else default_scenario(quick)
+    base_file = out.parent / f"{name}.base.toml"
+    base_file.write_text(dump_toml(absolute_paths(data)))
+    spec = {"base": base_file.name, "seeds": seeds, "parameters": {},
+            "overrides": {**(overrides or {}), **resolution_overrides(data, finer)}}
     sweep_file = out.parent / f"{name}.sweep.toml"
     sweep_file.write_text(dump_toml(spec))
     counts = run_sweep(sweep_file, out, workers=workers or min(len(seeds), os.cpu_count() or 1))
@@ -200,6 +216,26 @@ def measured(quantity, statistic, shipped: dict, finer: dict, published, low=Non
     return r
 
 
+def relative_to(statistic, control: dict):
+    """statistic(records) / statistic(the control ensemble's records of the same seeds): paired by seed."""
+    return lambda recs: statistic(recs) / statistic([control[r["seed"]] for r in recs])
+
+
+def measured_vs_control(quantity, statistic, shipped: dict, finer: dict, control: dict, control_finer: dict,
+                        published, **kw) -> dict:
+    """:func:`measured` of ``statistic`` relative to a control ensemble on the same seeds (a treated vs an
+    untreated mouse); one level finer, the finer runs against the control's finer runs of the same seeds."""
+    r = measured(quantity, relative_to(statistic, control), shipped, {}, published, **kw)
+    common = sorted(set(finer) & set(control_finer) & set(shipped) & set(control))
+    if common:
+        def rel(recs, ctrl):
+            return lambda idx: relative_to(statistic, ctrl)([recs[common[i]] for i in idx])
+        fine, base = rel(finer, control_finer), rel(shipped, control)
+        change = seed_bootstrap(lambda idx: fine(idx) - base(idx), list(range(len(common))))
+        set_finer(r, fine(range(len(common))), base(range(len(common))), len(common), change)
+    return r
+
+
 def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None) -> dict:
     """Give row ``r`` its value one level finer, against ``base`` (the shipped value on the same seeds).
 
@@ -207,7 +243,7 @@ def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None) -> 
     (``change_ci``, absolute) holds 0: refining the primary changes every random draw after it, so the same
     seed is a different mouse and the change carries the seeds' noise; False otherwise."""
     fine, base = float(fine), float(base)
-    rel = (fine - base) / abs(base) if base else (0.0 if fine == base else math.inf)
+    rel = 0.0 if fine == base else (fine - base) / abs(base) if base else math.inf  # (equal: also both infinite)
     converged = bool(abs(rel) <= CONVERGED_REL)
     text = f"{rel:+.1%} ({seeds} seeds)"
     if change_ci is not None and base:
@@ -220,8 +256,9 @@ def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None) -> 
 
 
 def census_record(run) -> dict:
-    """What the scripts measure of one run: its seed, census lesions per site at the last output time,
-    surviving arrests per site (size, clones carried), the ledger and final cells (summary.json)."""
+    """What the scripts measure of one run: its seed, census lesions per site at the last output time (each
+    with its clone fractions under the clone names), surviving arrests per site (size, clones carried), the
+    ledger and final cells (summary.json) and the clone names."""
     t_end = float(run.summary.get("t_end", run.times[-1]))
     lesions: dict[str, list[dict]] = {}
     for r in run.census_at(t_end):
@@ -235,16 +272,17 @@ def census_record(run) -> dict:
             m = keep & (c["organ"] == i)
             arrests[organ] = {"size": c["size"][m], "n_clones": (c["clones"][m] > 0).sum(axis=1)}
     return {"seed": int(run.summary.get("seed", -1)), "lesions": lesions, "arrests": arrests,
-            "summary": run.summary}
+            "summary": run.summary, "clones": list(run.clones)}
 
 
-def ensemble_records(args, tag: str, overrides: dict | None = None) -> tuple[dict, dict]:
-    """{seed: census_record} at the shipped resolution and one level finer (see :func:`seed_lists`)."""
+def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict | None = None) -> tuple[dict, dict]:
+    """{seed: census_record} at the shipped resolution and one level finer (see :func:`seed_lists`), of the
+    default scenario or ``base`` with ``overrides`` (see :func:`ensemble`)."""
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
-    shipped = {r.summary["seed"]: census_record(r) for r in ensemble(root, tag, seeds, overrides, args.quick)}
-    finer = {r.summary["seed"]: census_record(r) for r in ensemble(root, tag, finer_seeds, overrides, args.quick,
-                                                                   finer=True)}
+    shipped, finer = ({r.summary["seed"]: census_record(r)
+                       for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}
+                      for s, fine in ((seeds, False), (finer_seeds, True)))
     return shipped, finer
 
 

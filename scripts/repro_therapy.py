@@ -1,32 +1,61 @@
-"""Therapies against metastasis: K14 / cluster dissociation vs anti-proliferative vs anti-CTC kill.
+"""Therapies against metastasis at matched toxicity: K14 / cluster dissociation vs anti-CTC kill vs anti-proliferative.
 
-K14-expressing cells lead collective invasion and travel as clusters (Cheung et al. 2016); the
-press release suggested targeting circulating, invasive cells rather than proliferating ones. The
-model compares, over dose, on the default scenario:
-  dissociation   cluster_flux.circulation.dissociation_rate δ (1/day): clusters fall apart into singles
-  kill           cluster_flux.circulation.kill_rate k (1/day): circulating clusters are destroyed
-  antiproliferative   growth_rate × (1 − f) in every organ (a cytostatic drug), f = fraction inhibited
-Reported per therapy and dose: metastatic burden (cells in all sites), number of foci and the
-polyclonal fraction of foci per organ, and the relative burden vs untreated. Nothing is fitted.
+K14-expressing cells lead collective invasion and travel as clusters (Cheung et al. 2016); the press release
+suggested targeting circulating, invasive cells rather than proliferating ones. The model compares, on the
+default scenario:
+  dissociation       cluster_flux.circulation.dissociation_rate δ (1/day): clusters fall apart into singles
+  kill               cluster_flux.circulation.kill_rate k (1/day): circulating cells are destroyed
+  antiproliferative  growth_rate × (1 − f) in every organ (a cytostatic drug)
+
+MATCHED TOXICITY (an assumption, stated so that it can be changed): a drug's toxicity grows with the fraction
+of its own target it removes, so the three are compared at the dose that removes the same fraction f of their
+targets: f of the tumor's proliferation (ρ → (1 − f)ρ), f of the circulating tumor cells killed before they
+leave the blood (cells weighted by the shed size law P(n): Σ n P(n) k/(k + hₙ) = f Σ n P(n)), f of the cells
+shed in clusters dissociated before they leave the blood (the same over n ≥ 2 with δ); hₙ is the untreated
+exit hazard of a cluster of n cells (arrest anywhere + clearance, pdemet.flux.circulation.Hazards). Doses at
+f in FRACTIONS are solved exactly from the scenario's laws.
+Reported per therapy and f, over an ensemble of seeds (one mouse each; the untreated runs are shared with
+repro_polyclonal) at the shipped resolution and one level finer: metastatic burden (cells in all sites) and
+site foci relative to untreated mice of the same seeds, and the diversity of the foci that still form (their
+polyclonal fraction and mean Gini–Simpson index). Nothing is fitted.
 """
 
 import numpy as np
+from scipy.optimize import brentq
 
-from repro_common import (default_scenario, ensemble_records, finish, foci_of, measured, out_dir, parser, pyplot,
-                          save_figure, seed_lists, set_finer, write_table)
+from repro_common import (default_scenario, ensemble_records, finish, flux_config, foci_of, measured,
+                          measured_vs_control, out_dir, parser, pyplot, relative_to, save_figure, write_table)
 
-DOSES = {
-    "dissociation": [0.0, 30.0, 100.0, 300.0, 1000.0],
-    "kill": [0.0, 30.0, 100.0, 300.0, 1000.0],
-    "antiproliferative": [0.0, 0.2, 0.4, 0.6, 0.8],
-}
+FRACTIONS = [0.5, 0.9]  # of each drug's target removed (matched toxicity)
+THERAPIES = ("dissociation", "kill", "antiproliferative")
+
+
+def exit_hazards(data) -> tuple[np.ndarray, np.ndarray]:
+    """(hₙ the untreated exit hazard of a cluster of n cells (1/day), the shed cells' weights n·P(n)), n = 1..N."""
+    from pdemet.flux.circulation import Hazards
+
+    _, cfg, sites = flux_config(data)
+    h = Hazards(cfg, sites)
+    untreated = h.total - h.table[:, h.KILL] - h.table[:, h.DISS]
+    return untreated, cfg.sizes.cell_pmf()
+
+
+def matched_dose(data, therapy: str, f: float) -> float:
+    """The dose of ``therapy`` that removes the fraction ``f`` of its target (see the module docstring)."""
+    if therapy == "antiproliferative":
+        return f
+    h, w = exit_hazards(data)
+    if therapy == "dissociation":
+        h, w = h[1:], w[1:]  # cells in clusters (n ≥ 2)
+    w = w / w.sum()
+    return float(brentq(lambda d: float(w @ (d / (d + h))) - f, 1e-12, 1e9, xtol=1e-12, rtol=1e-14))
+
+
 UNITS = {"dissociation": "1/day", "kill": "1/day", "antiproliferative": "fraction of ρ"}
 
 
 def overrides(data, therapy, dose) -> dict:
     """The scenario changes of one therapy at one dose (dotted keys)."""
-    if dose == 0.0:
-        return {}
     if therapy == "antiproliferative":
         return {f"organs.{n}.growth_rate": o["growth_rate"] * (1.0 - dose) for n, o in data["organs"].items()}
     return {f"cluster_flux.circulation.{therapy}_rate": dose}
@@ -47,76 +76,66 @@ def poly_fraction(recs):
     return float(np.mean([f["polyclonal"] for f in foci])) if foci else float("nan")
 
 
-def relative(statistic, control: dict):
-    """statistic(treated seeds) / statistic(the untreated runs of the same seeds): paired by seed."""
-    return lambda recs: statistic(recs) / statistic([control[r["seed"]] for r in recs])
+def simpson(recs):
+    foci = [f for r in recs for f in foci_of(r)]
+    return float(np.mean([f["simpson"] for f in foci])) if foci else float("nan")
 
 
-def main():
-    p = parser("repro_therapy", __doc__, seeds=8)
-    p.add_argument("--curve-seeds", type=int, default=2, help="seeds of the intermediate doses (default 2; 0: run "
-                   "only the untreated and the top doses)")
-    args = p.parse_args()
-    out = out_dir(args, "therapy")
-    data = default_scenario(args.quick)
-    doses = {k: ([v[0], v[2], v[-1]] if args.quick else v) for k, v in DOSES.items()}
-    if args.curve_seeds == 0:
-        doses = {k: [v[0], v[-1]] for k, v in doses.items()}
-    ship0, fine0 = ensemble_records(args, "default")
-    curve_args = type(args)(**{**vars(args), "seeds": min(args.curve_seeds, len(seed_lists(args)[0])),
-                               "finer_seeds": 0})
-    table, curves, rows, top = [], {}, [], {}
-    for therapy, values in doses.items():
-        for dose in values:
-            top_dose = dose == values[-1]
-            if dose == 0.0:
-                ship, fine = ship0, fine0
-            else:
-                ship, fine = ensemble_records(args if top_dose else curve_args, f"{therapy}-{dose:g}",
-                                              overrides(data, therapy, dose))
-            recs = list(ship.values())
-            b = relative(burden, ship0)(recs)
-            foci, poly = foci_per_mouse(recs), poly_fraction(recs)
-            table.append([therapy, dose, UNITS[therapy], len(recs), burden(recs), b, foci, poly])
-            curves.setdefault(therapy, []).append((dose, b, foci, poly))
-            if top_dose:
-                top[therapy] = b
-                rows.append(measured(f"metastatic burden vs untreated, {therapy} at top dose ({dose:g} "
-                                     f"{UNITS[therapy]})", relative(burden, ship0), ship, {},
-                                     "K14 knockdown reduced metastasis", kind="predicted",
-                                     source="Cheung et al. 2016 (unconfirmed)"))
-                common = sorted(set(fine) & set(fine0))
-                if common:  # one level finer, against the finer untreated runs of the same seeds
-                    set_finer(rows[-1], relative(burden, fine0)([fine[s] for s in common]),
-                              relative(burden, ship0)([ship[s] for s in common]), len(common))
-                if therapy == "dissociation":
-                    rows.append(measured("polyclonal fraction of site foci at top-dose dissociation", poly_fraction,
-                                         ship, fine, "—", kind="predicted",
-                                         source="model: the foci that still form come from clusters that "
-                                                "escaped dissociation"))
-    write_table(out, ["therapy", "dose", "unit", "seeds", "site cells", "burden vs untreated (same seeds)",
-                      "site foci per mouse", "polyclonal fraction of foci"], table,
-                "Therapies over dose (default scenario)")
+def figure(out, table, untreated) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(1, 3, figsize=(12, 3.6))
-    for therapy, pts in curves.items():
-        x = np.arange(len(pts))
-        for a, k in zip(ax, (1, 2, 3)):
-            a.plot(x, [q[k] for q in pts], "o-", label=therapy)
-    for a, t in zip(ax, ["metastatic burden / untreated", "foci in sites per mouse", "polyclonal fraction of foci"]):
-        a.set_xlabel("dose level (see table.md)")
+    for therapy in THERAPIES:
+        pts = [r for r in table if r[0] == therapy]
+        f = [0.0] + [r[1] for r in pts]
+        for a, k, base in zip(ax, (4, 6, 7), (1.0, untreated[0], untreated[1])):
+            a.plot(f, [base] + [r[k] for r in pts], "o-", label=therapy)
+    for a, t in zip(ax, ["metastatic burden / untreated", "polyclonal fraction of site foci",
+                         "mean Gini–Simpson index of site foci"]):
+        a.set_xlabel("fraction of the drug's target removed (matched toxicity)")
         a.set_title(t, fontsize=10)
     ax[0].set_yscale("log")
     ax[0].legend(fontsize=8)
     save_figure(fig, out)
-    best = min(top, key=top.get)
-    print(f"\nBy metastatic burden the model favors {best} ({top[best]:.3g} of untreated at its top dose). "
-          "Dissociation and kill act on seeding only (fewer foci are founded; s(n) grows as n^γ so breaking "
-          "clusters removes the cooperative advantage); the anti-proliferative drug slows the primary (which then "
-          "sheds fewer cells) and every focus (fewer reach the census threshold). Doses of different drugs are "
-          "not matched in toxicity.")
-    finish(out, "therapy", "Therapies: cluster dissociation vs anti-proliferative vs anti-CTC kill", rows,
-           {"doses": doses, "seeds": sorted(ship0), "curve_seeds": curve_args.seeds, "favored_by_burden": best})
+
+
+def main():
+    args = parser("repro_therapy", __doc__, seeds=8).parse_args()
+    out = out_dir(args, "therapy")
+    data = default_scenario(args.quick)
+    ship0, fine0 = ensemble_records(args, "default")
+    fractions = FRACTIONS[-1:] if args.quick else FRACTIONS
+    table, rows, ranks = [], [], {}
+    for f in fractions:
+        for therapy in THERAPIES:
+            dose = matched_dose(data, therapy, f)
+            ship, fine = ensemble_records(args, f"{therapy}-{dose:.6g}", overrides(data, therapy, dose))
+            recs = list(ship.values())
+            table.append([therapy, f, dose, UNITS[therapy], relative_to(burden, ship0)(recs),
+                          relative_to(foci_per_mouse, ship0)(recs), poly_fraction(recs), simpson(recs), len(recs)])
+            tag = f"{therapy} at matched toxicity f = {f:g} ({dose:.3g} {UNITS[therapy]})"
+            k14 = therapy == "dissociation"
+            rows.append(measured_vs_control(f"metastatic burden vs untreated, {tag}", burden, ship, fine, ship0,
+                                            fine0, "reduced (K14 knockdown reduced metastasis)" if k14 else "—",
+                                            kind="predicted", source=("Cheung et al. 2016 (unconfirmed); " if k14
+                                                                      else "model; ") + "toxicity matching assumed"))
+            rows.append(measured(f"polyclonal fraction of site foci, {tag}", poly_fraction, ship, fine, "—",
+                                 kind="predicted", source="model: diversity of the foci that still form"))
+        at_f = [r for r in table if r[1] == f]
+        ranks[f"{f:g}"] = {"by_burden": [r[0] for r in sorted(at_f, key=lambda r: r[4])],
+                           "by_polyclonal_fraction": [r[0] for r in sorted(at_f, key=lambda r: r[6])]}
+    untreated = (poly_fraction(list(ship0.values())), simpson(list(ship0.values())))
+    write_table(out, ["therapy", "f (target removed)", "dose", "unit", "burden vs untreated (same seeds)",
+                      "site foci vs untreated", "polyclonal fraction of site foci", "mean Gini–Simpson of foci",
+                      "mice"], table + [["untreated", 0.0, 0.0, "", 1.0, 1.0, *untreated, len(ship0)]],
+                "Therapies at matched toxicity (default scenario, day 21)")
+    figure(out, table, untreated)
+    for f, r in ranks.items():
+        print(f"f = {f}: by burden (most effective first) {r['by_burden']}; by the polyclonal fraction of the foci "
+              f"left (lowest first) {r['by_polyclonal_fraction']}")
+    finish(out, "therapy", "Therapies at matched toxicity: cluster dissociation vs anti-CTC kill vs anti-proliferative",
+           rows, {"fractions": fractions, "doses": {f"{r[0]} f={r[1]:g}": r[2] for r in table},
+                  "seeds": sorted(ship0), "finer_seeds": sorted(fine0), "ranking": ranks,
+                  "untreated_polyclonal_fraction": untreated[0]})
 
 
 if __name__ == "__main__":

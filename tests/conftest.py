@@ -43,3 +43,10 @@ def write_toml(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def repro_runs(tmp_path_factory):
+    """One folder of seed ensembles for the session: the reproduction and experiment scripts share their runs
+    (the default scenario's ensemble above all), as they do under results/repro/runs."""
+    return tmp_path_factory.mktemp("repro_runs")

@@ -97,3 +97,19 @@ def test_continuum_comparison(bench_results):
             assert row["measured"] and _positive(row["ratio"])
     target = next(t for t in data["targets"] if "continuum" in t["target"])
     assert isinstance(target["met"], bool) and target["measured"]
+
+
+def test_error_controlled_steps_section(bench_results):
+    """Both diffusivities: every run's error and time, the controller's norm, the ratio at the target."""
+    _, _, data = bench_results
+    sec = data["time_error"]
+    assert [row["diffusion"] for row in sec["by_diffusion"]] == [0.01, 0.1]
+    for row in sec["by_diffusion"]:
+        assert len(row["controlled"]) == len(sec["tolerances"]) and len(row["fixed"]) >= 2
+        for r in row["fixed"] + row["controlled"]:
+            assert _positive(r["error"]) and _positive(r["time_s"]) and r["steps"]["accepted"] > 0
+        assert all(_finite(r["error_over_tolerance"]) for r in row["controlled"])
+        assert _positive(row["speedup"]) and _positive(row["at_smallest_fixed_error"]["speedup"]), row
+    c = sec["by_diffusion"][0]["cg_rtol_1e-8"]
+    assert _positive(c["time_ratio_vs_1e-12"]) and 0 <= c["cells_rel_diff_vs_1e-12"] < 1e-6
+

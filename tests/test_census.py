@@ -64,3 +64,21 @@ def test_foci_have_their_density_size_and_founders():
     s = summarize(find_foci(u, w, pts, mesh_edges(tets), 1e-3 * kappa, 0.05, tets=tets, capacity=kappa,
                             founders=founders))
     assert s["foci"] == 2 and s["polyclonal_fraction"] == 0.5 and s["polyclonal_by_merger"] == 0.5
+
+
+def test_clonal_patches_are_connected_regions_of_one_dominant_clone():
+    """A ball cut into four slabs of alternating clones holds four patches (two per clone); a one-node speck of a
+    third clone is below 1 % of its cells and does not count; an evenly mixed ball is one patch."""
+    pts, tets, w, _, kappa = _two_balls()
+    r = np.linalg.norm(pts - [0.2, 0.1, 0.1], axis=1)
+    ball = (r <= 0.09) * 0.9 * kappa
+    slab = np.clip(((pts[:, 0] - 0.11) / 0.045).astype(int), 0, 3)  # four slabs across the ball
+    u = np.zeros((3, len(pts)))
+    u[0] = ball * (slab % 2 == 0)
+    u[1] = ball * (slab % 2 == 1)
+    speck = np.argmin(np.linalg.norm(pts - [0.2, 0.1, 0.1], axis=1))
+    u[2, speck], u[:2, speck] = ball[speck], 0.0
+    (focus,) = find_foci(u, w, pts, mesh_edges(tets), 1e-3 * kappa, 0.05, tets=tets, capacity=kappa)
+    assert focus["patches"] == 4 and focus["n_clones"] == 2
+    mixed = np.stack([0.5 * ball, 0.5 * ball, 0 * ball])
+    assert find_foci(mixed, w, pts, mesh_edges(tets), 1e-3 * kappa, 0.05)[0]["patches"] == 1

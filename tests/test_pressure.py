@@ -149,3 +149,47 @@ def test_newton_reference_solves_the_same_pressure_equation(dt):
         diffs.append(float(np.max(np.abs(newton - split)) / np.max(newton)))
     print(f"max relative difference of the totals: {diffs} (dt, dt/2)")
     assert diffs[0] < 2e-3 and 1.6 < diffs[0] / diffs[1] < 2.4
+
+
+def test_newton_jacobian_of_the_pressure_term_is_exact_for_m_1():
+    """UFL/FFCx integrate a vertex-rule integral (the lumped mass) and a default-rule one of the same degree with
+    one rule; with m = 1 the pressure term's Jacobian has degree 1 and was integrated at the vertices: Newton
+    then converged linearly (30 iterations, no convergence). With the degrees kept apart the assembled Jacobian
+    is the derivative of the residual (finite differences agree to O(ε)) and Newton converges in a few steps."""
+    from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+
+    from pdemet.backend import PETSc
+
+    data = _box([2.0, 2.0, 2.0], [4, 4, 4], ["pressure", "pressure_growth"], 0.0625, 0.0625, clones=("a", "b"),
+                growth_rate=0.25, pressure_diffusivity=0.08, pressure_exponent=1.0)
+    data["simulation"].update(solver="newton", adaptive=False)
+    sim = Simulation.from_dict(data)
+    o = sim.organs["tissue"]
+    o.clones[0].x.array[:] = 0.4 * KAPPA * np.exp(-np.sum((o.x - 0.8) ** 2, axis=0) / 0.1)
+    o.clones[1].x.array[:] = 0.3 * KAPPA * np.exp(-np.sum((o.x - 1.2) ** 2, axis=0) / 0.1)
+    s = sim.solvers["tissue"]
+    for i, c in enumerate(o.clones):
+        s.U.x.array.reshape(-1, 2)[:, i] = s.U0.x.array.reshape(-1, 2)[:, i] = c.x.array
+    s.dt.value = 0.0625
+
+    def residual():
+        b = assemble_vector(s.problem.F)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return b.array.copy()
+
+    J = assemble_matrix(s.problem.J)
+    J.assemble()
+    r0, x0 = residual(), s.U.x.array.copy()
+    d = np.random.default_rng(0).standard_normal(x0.size) * 1e-3 * KAPPA
+    dv, jd = J.createVecRight(), J.createVecLeft()
+    dv.array[:] = d
+    J.mult(dv, jd)
+    errors = []
+    for eps in (1e-2, 1e-3):
+        s.U.x.array[:] = x0 + eps * d
+        fd = (residual() - r0) / eps
+        errors.append(np.linalg.norm(fd - jd.array) / np.linalg.norm(fd))
+    s.U.x.array[:] = x0
+    assert errors[1] < 1e-5 and errors[1] < 0.2 * errors[0], errors  # O(ε): the exact derivative
+    _run(sim)
+    assert sim.steps["rejected"] == 0 and s.stats["newton_iterations"] <= 4

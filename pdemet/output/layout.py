@@ -45,7 +45,7 @@ def is_run_directory(path: str | Path) -> bool:
 TIMESERIES_HEADER = ("time", "organ", "clone", "cells")
 CENSUS_HEADER = ("time", "organ", "focus_id", "cells", "volume_mm3", "support_mm3", "density", "centroid_x", "centroid_y",
                  "centroid_z", "n_clones", "shannon", "simpson", "polyclonal", "focus", "founding_events",
-                 "founding_cells", "polyclonal_founders")  # then one clone-fraction column per clone
+                 "founding_cells", "polyclonal_founders", "patches")  # then one clone-fraction column per clone
 TOTAL = "total"  # the point array of Σᵢ uᵢ in the field files
 
 

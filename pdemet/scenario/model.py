@@ -28,10 +28,18 @@ class SimulationConfig:
     max_change: float = 0.5  # largest accepted change of any density in one step, relative to capacity
     negative_tolerance: float = 1e-2  # relative to capacity: below -tol a step is rejected, above it clipped
     linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
-    rtol: float = 1e-12     # relative tolerance of the iterative linear solves
+    rtol: float = 1e-12     # relative residual tolerance of the iterative linear solves (CG, not the time error)
     transport_iterations: int = 3  # Picard iterations on the lagged diffusivity of the pressure terms (at most)
     transport_tol: float = 1e-6    # relative to capacity: stop the Picard iterations when U changes less
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
+    # Error-controlled steps (pdemet/solvers/time_error.py): off while time_rtol = 0 (fixed dt, halved on failures).
+    time_rtol: float = 0.0  # relative tolerance of the local time error of each density (dimensionless)
+    time_atol: float | None = None  # cells/mm³; None: time_rtol × 10⁻³ κ of each organ (the census threshold)
+    time_extrapolate: bool = True  # accept the Richardson-extrapolated state where the step is symmetric
+
+    @property
+    def error_control(self) -> bool:
+        return self.time_rtol > 0
 
 
 @dataclass

@@ -81,8 +81,12 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
                                       maximum=100),
         transport_tol=s.number("transport_tol", d.transport_tol, positive=True, maximum=1.0),
         plugins=s.strings("plugins", []),
+        time_rtol=s.number("time_rtol", d.time_rtol, nonneg=True, maximum=0.1),
+        time_atol=s.number("time_atol", None, positive=True, unit="cells/mm³"),
+        time_extrapolate=s.boolean("time_extrapolate", d.time_extrapolate),
     )
     s.done()
+    _check_time_error(sim, s)
     if sim.dt > sim.t_end:
         fail("simulation.dt", f"got {sim.dt}, expected at most t_end = {sim.t_end} days")
     for i, plugin in enumerate(sim.plugins):
@@ -92,6 +96,19 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
         plugins.load(path, f"simulation.plugins[{i}]")
         sim.plugins[i] = str(Path(path).resolve())  # absolute in the run's scenario.toml: --resume finds it anywhere
     return sim
+
+
+def _check_time_error(sim: SimulationConfig, s: Table) -> None:
+    """The error-control keys only make sense together (time_rtol > 0 switches it on)."""
+    if not sim.error_control:
+        for key in ("time_atol", "time_extrapolate"):
+            if s.has(key):
+                fail(s.key(key), f"given without error control (time_rtol = {sim.time_rtol}); set time_rtol > 0 "
+                                 f"(e.g. 1e-4) or remove {key}")
+        return
+    if not sim.adaptive:
+        fail(s.key("time_rtol"), f"got {sim.time_rtol} with adaptive = false; error control chooses dt: set "
+                                 "adaptive = true or time_rtol = 0")
 
 
 def _parse_clones(c: Table) -> tuple[list[str], list[str]]:
@@ -199,6 +216,11 @@ def scenario_from_toml(path: str | Path) -> Scenario:
 def resolved(scenario: Scenario) -> dict:
     """The scenario as run: every default filled in, paths absolute (written as scenario.toml)."""
     sim = dataclasses.asdict(scenario.simulation)
+    if not scenario.simulation.error_control:  # the resolved scenario (and its hash) of fixed-dt runs as before
+        for key in ("time_rtol", "time_atol", "time_extrapolate"):
+            sim.pop(key)
+    elif sim["time_atol"] is None:  # default: relative to each organ's κ
+        sim.pop("time_atol")
     organs = {}
     for name, o in scenario.organs.items():
         d = {"role": o.role}

@@ -2,7 +2,8 @@
 
 ``splitting`` (``"imex"``, production): Strang splitting of ``reaction`` and ``linear`` steps, the linear
 one with ``block_cg``. ``newton`` (reference): monolithic θ-scheme. ``step_control``: accepting,
-rejecting and growing steps for all organs together.
+rejecting and growing steps for all organs together. ``time_error``: step doubling, its error estimate and
+Richardson extrapolation (``simulation.time_rtol > 0``).
 """
 
 from pdemet.solvers.newton import NewtonSolver

@@ -49,6 +49,7 @@ class NewtonSolver(TermsByKind):
         F = ufl.inner(self.U - self.U0, v) / self.dt * dxm + th * spatial(self.U, self.t_new)
         if th < 1.0:
             F += (1.0 - th) * spatial(self.U0, self.t_old)
+        F = apart_from_vertex_rule(F)
         opts = {"snes_type": "newtonls", "snes_linesearch_type": "none", "snes_rtol": 1e-13,
                 "snes_atol": 1e-11 * organ.capacity * max(organ.volume, 1e-30), "snes_stol": 0.0,
                 "snes_max_it": 30, "ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
@@ -56,6 +57,19 @@ class NewtonSolver(TermsByKind):
         self.problem = fem.petsc.NonlinearProblem(F, self.U, petsc_options_prefix=f"pdemet_newton_{organ.name}_",
                                                   petsc_options=opts)
         self.stats = {"newton_iterations": 0}
+
+    @property
+    def order(self) -> int:
+        """2 for the trapezoidal rule (θ = ½), else 1."""
+        return 2 if self.symmetric else 1
+
+    @property
+    def symmetric(self) -> bool:
+        return self.theta == 0.5
+
+    def stiffness(self) -> None:
+        """Not bounded for the monolithic Jacobian: error-controlled Newton steps are not extrapolated."""
+        return None
 
     def step(self, t, dt) -> bool:
         K = self.organ.n_clones
@@ -74,3 +88,23 @@ class NewtonSolver(TermsByKind):
         for i, clone in enumerate(self.organ.clones):
             clone.x.array[:] = view[:, i]
         return bool(np.all(np.isfinite(view)))
+
+
+def apart_from_vertex_rule(form):
+    """``form`` with every default-rule cell integral given its estimated quadrature degree, at least 2.
+
+    UFL/FFCx (0.11) integrate a vertex-rule integral (the lumped mass, degree 1) and a default-rule integral of
+    the same degree with ONE rule, silently: measured, ∫u² dx(vertex) + ∫u² dx(degree 1) assembles as twice the
+    second. In the Newton form the pressure term's Jacobian (p linear in U for m = 1) has degree 1 and was
+    integrated at the vertices, so Newton converged linearly, then not at all. A degree ≥ 2 keeps the groups
+    apart; the Jacobian (``ufl.derivative``) keeps each integral's metadata."""
+    from ufl.algorithms import estimate_total_polynomial_degree
+
+    integrals = []
+    for itg in form.integrals():
+        md = dict(itg.metadata())
+        if itg.integral_type() == "cell" and "quadrature_rule" not in md and "quadrature_degree" not in md:
+            md["quadrature_degree"] = max(2, estimate_total_polynomial_degree(itg.integrand()))
+        integrals.append(itg.reconstruct(metadata=md))
+    return ufl.Form(integrals)
+

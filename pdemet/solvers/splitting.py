@@ -29,6 +29,22 @@ class SplittingSolver:
             self.stats.update(transport_iterations=0, picard_iterations=0, transport_s=0.0)
             self.transport = TransportStep(by_kind, self.stats, nodes, gatherer)
 
+    @property
+    def order(self) -> int:
+        """Order in dt of the step: 2 for Strang with Crank–Nicolson; 1 with the linearly implicit
+        transport step or θ ≠ ½."""
+        return 2 if self.symmetric else 1
+
+    @property
+    def symmetric(self) -> bool:
+        """R(dt/2)·L(dt)·R(dt/2) with the (symmetric) Crank–Nicolson L: its error expansion has even powers of
+        dt only (RK4's own error in R is O(dt⁴) globally), so Richardson extrapolation gains two orders."""
+        return self.transport is None and self.cfg.theta == 0.5
+
+    def stiffness(self) -> float | None:
+        """Bound on the linear step's largest rate λ (1/day; None: unknown): dt·λ bounds the stiffness."""
+        return self.linear.stiffness()
+
     def step(self, t, dt) -> bool:
         return (self.reaction.step(t, 0.5 * dt)
                 and (self.transport is None or self.transport.step(t, dt))

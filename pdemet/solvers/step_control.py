@@ -1,7 +1,10 @@
 """Step control for all organs together: accept or reject a candidate state, clip small undershoots,
-halve dt on rejection and grow it back after successes. Collective: every rank takes the same decision."""
+halve dt on rejection and grow it back after successes; with ``time_rtol > 0``, choose dt from the
+estimated time error (:meth:`StepControl.judge`). Collective: every rank takes the same decision."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -11,6 +14,11 @@ from pdemet.errors import StepFailure
 
 class StepControl:
     GROW_AFTER = 4  # accepted steps at a reduced dt before it is doubled again
+    # The error controller is PETSc's TSAdapt "basic" (src/ts/adapt/impls/basic/adaptbasic.c) with its defaults.
+    SAFETY, REJECT_SAFETY, CLIP = 0.9, 0.5, (0.1, 10.0)
+    # dt is kept when the controller would grow it by less than this factor, so the linear step's matrices
+    # for dt and dt/2 are reused (Radau5's quot1 = 1, quot2 = 1.2: Hairer & Wanner, ODEs II, §IV.8).
+    KEEP = 1.2
 
     def __init__(self, cfg, organs: dict, comm, fronts: set[str] = frozenset()):
         """``fronts``: organs with transport terms, whose sharp fronts pass a node in one step by design
@@ -20,6 +28,9 @@ class StepControl:
         self.steps = {"accepted": 0, "rejected": 0}
         self.successes = 0  # accepted steps since dt was last reduced
         self.clipped_cells = 0.0
+        # Error control: accepted steps left during which dt may not grow (after a rejection), and whether
+        # the last attempt was rejected (a second rejection in a row shortens dt more).
+        self.hold, self.last_rejected = 0, False
 
     def check(self, before: dict) -> str | None:
         """Why the candidate state is unacceptable (None if it is fine)."""
@@ -50,13 +61,45 @@ class StepControl:
                               f"reduce simulation.dt or check the parameters")
         self.dt = dt / 2
         self.successes = 0
+        # Under error control the halved dt is kept for GROW_AFTER steps (a safety net failed: the error
+        # estimate did not see it coming, so the controller must not grow straight back into it).
+        self.hold, self.last_rejected = self.GROW_AFTER, True
+
+    def judge(self, t: float, dt: float, err: float, order: int) -> bool:
+        """Accept (err ≤ 1) or reject a step of length dt whose weighted error norm is ``err``, and set
+        the next dt: dt·clip(safety·err^(−1/(p+1)), 0.1, 10), safety 0.9, halved again after two
+        rejections in a row (PETSc TSAdapt basic; Hairer, Nørsett & Wanner I §II.4), not above dt just
+        after a rejection (HNW I §II.4, after Shampine & Watts), never above the scenario's dt. A step
+        rejected at dt_min raises StepFailure."""
+        accept = err <= 1.0
+        safety = self.SAFETY * (self.REJECT_SAFETY if not accept and self.last_rejected else 1.0)
+        fac = safety * err ** (-1.0 / (order + 1)) if err > 0 else math.inf
+        if self.hold:
+            fac = min(fac, 1.0)
+        # The growth limit is relative to the controller's dt, not to a step shortened to land on an output
+        # time (dt·err^(−1/(p+1)) estimates the best step whatever dt was tried).
+        new = min(dt * max(fac, self.CLIP[0]), self.CLIP[1] * max(dt, self.dt), self.cfg.dt)
+        if not accept:
+            self.steps["rejected"] += 1
+            if dt <= self.cfg.dt_min * (1 + 1e-12) or new < self.cfg.dt_min:
+                raise StepFailure(f"step rejected at t = {t:.6g} days: time error {err:.3g} × the tolerance "
+                                  f"with dt = {dt:.3g} days (dt_min = {self.cfg.dt_min:g}); raise "
+                                  f"simulation.time_rtol or time_atol, or lower dt_min")
+            self.dt, self.hold, self.last_rejected = new, 1, True
+            return False
+        if 1.0 <= new / self.dt <= self.KEEP:
+            new = self.dt
+        self.dt, self.last_rejected = max(new, self.cfg.dt_min), False
+        self.hold = max(self.hold - 1, 0)
+        return True
 
     def accept(self) -> None:
         self.steps["accepted"] += 1
 
     def grow(self) -> None:
-        """After an accepted step: double a reduced dt once GROW_AFTER steps in a row were accepted."""
-        if self.cfg.adaptive and self.dt < self.cfg.dt:
+        """After an accepted step: double a reduced dt once GROW_AFTER steps in a row were accepted
+        (fixed-dt runs; under error control :meth:`judge` sets dt)."""
+        if self.cfg.adaptive and self.dt < self.cfg.dt and not self.cfg.error_control:
             self.successes += 1
             if self.successes >= self.GROW_AFTER:
                 self.dt, self.successes = min(2 * self.dt, self.cfg.dt), 0
@@ -89,9 +132,13 @@ class StepControl:
                 self.clipped_cells += float(moved)
 
     def state(self) -> dict:
-        return {"dt": self.dt, "successes": self.successes, "steps": dict(self.steps),
-                "clipped_cells": self.clipped_cells}
+        state = {"dt": self.dt, "successes": self.successes, "steps": dict(self.steps),
+                 "clipped_cells": self.clipped_cells}
+        if self.cfg.error_control:
+            state.update(hold=self.hold, last_rejected=self.last_rejected)
+        return state
 
     def set_state(self, state: dict) -> None:
         self.dt, self.successes = state["dt"], state["successes"]
         self.steps, self.clipped_cells = dict(state["steps"]), state["clipped_cells"]
+        self.hold, self.last_rejected = state.get("hold", 0), state.get("last_rejected", False)
