@@ -19,6 +19,9 @@
 * ``time_error``: error-controlled steps (``time_rtol``: step doubling, Richardson extrapolation) against
   fixed-dt Strang/Crank–Nicolson on the py-pde box case at both diffusivities: error reached against the
   tolerance, steps, CG iterations, time to the target error and its ratio.
+* ``continuum``: pdemet (P1/P2, uniform and graded box meshes, several dt) against py-pde (several grids and
+  solvers) at equal error against a continuum reference (cosine pseudo-spectral + ETDRK4, independent of both):
+  each tool's work–precision front and the time ratio at errors 1e-2, 1e-3, 1e-4, at D = 0.01 and 0.1.
 * ``parallel``: the same run on 1 and 2 MPI ranks (subprocesses under mpiexec): speed-up and largest
   difference of the final fields.
 * ``growth``: time per step and peak RSS (VmHWM, one subprocess per point) against dofs and K, fitted
@@ -41,6 +44,9 @@ Its modules, in the order a run uses them:
 ``pypde``     the py-pde comparison (``pypde``, ``pypde_fast``)
 ``time_error`` error-controlled steps against fixed dt (``time_error``)
 ``pressure``  IMEX vs Newton with the pressure term, each against its own reference (``pressure``)
+``spectral``  cosine pseudo-spectral + ETDRK4      ``continuum`` the box problem, its reference, the error metric
+``continuum_pdemet``, ``continuum_pypde``  each tool's runs; ``workprecision`` fronts, ratios, the section;
+``continuum_report`` its bench.md text and target row
 ``worker``    one measurement in a fresh process (``python -m benchmarks.worker JSON``), and its launcher
 ``parallel``  1 vs 2 MPI ranks                  ``growth``    cost and memory against dofs and K
 ``whole_run`` the default scenario end to end   ``report``    targets and bench.md

@@ -19,6 +19,7 @@ from benchmarks.pypde import pypde_sections
 from benchmarks.report import markdown, targets
 from benchmarks.time_error import time_error_section
 from benchmarks.whole_run import whole_run
+from benchmarks.workprecision import continuum_section
 
 K = 4  # clones, in every section but the clone series of ``growth``
 
@@ -89,6 +90,7 @@ def main(out: Path = Path("bench"), quick: bool = False) -> dict:
     res.update(pypde_sections(res["solvers"], K, s.t_end, s.dt_ref, s.fast_dts, not quick, log))
     res["time_error"] = time_error_section(res["solvers"], K, s, quick, log)
     res["pressure"] = pressure_section(PRESSURE_QUICK if quick else PRESSURE_FULL, K, lung, log)
+    res["continuum"] = continuum_section(quick, log, K)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         log("1 vs 2 MPI ranks")

@@ -27,14 +27,13 @@ def bench_results(tmp_path_factory):
 def test_files_and_sections(bench_results):
     out, returned, data = bench_results
     assert (out / "bench.md").read_text().startswith("# pdemet bench")
-    for key in ("machine", "solvers", "bandwidth", "pypde", "parallel", "growth", "whole_run", "adaptive", "targets",
-                "bench_wall_s"):
+    for key in ("machine", "solvers", "bandwidth", "pypde", "continuum", "parallel", "growth", "whole_run",
+                "adaptive", "pressure", "targets", "bench_wall_s"):
         assert key in data, key
     assert data["quick"] is True
     assert returned["targets"] == data["targets"]
-    assert len(data["targets"]) == 9 and all(isinstance(t["met"], bool) for t in data["targets"])
-
-    assert len(data["targets"]) == 7 and all(isinstance(t["met"], bool) for t in data["targets"])
+    # 6 of the solvers/py-pde/parallel/growth sections, 1 continuum, 3 adaptive, 1 pressure
+    assert len(data["targets"]) == 11 and all(isinstance(t["met"], bool) for t in data["targets"])
 
 
 def test_solver_comparison(bench_results):
@@ -78,6 +77,27 @@ def test_pypde_parallel_growth_whole_run(bench_results):
     assert _positive(w["wall_s"]) and w["steps"]["accepted"] > 0
     assert set(w["timers_s"]) >= {"solve", "coupling", "output"}
     assert all(_finite(v) and v >= 0 for v in w["timers_s"].values())
+
+
+def test_continuum_comparison(bench_results):
+    """Both diffusivities: a converged reference, scored runs of both tools, fronts and ratios at the levels."""
+    _, _, data = bench_results
+    sec = data["continuum"]
+    assert [c["diffusion"] for c in sec["cases"]] == [0.01, 0.1]
+    for c in sec["cases"]:
+        ref = c["reference"]
+        assert 0 <= ref["change_dt_halved"] < 1e-6 and 0 <= ref["change_N_finer"] < 1e-2
+        for r in c["pdemet_runs"]:
+            assert _positive(r["time_s"]) and 0 < r["error"] < 1
+        if "pypde_skipped" in c:
+            continue
+        assert all(_positive(r["time_s"]) and 0 < r["error"] < 1 for r in c["pypde_runs"])
+        comp = c["comparison"]
+        assert comp["pdemet_front"] and comp["pypde_front"]
+        for row in comp["levels"]:
+            assert row["measured"] and _positive(row["ratio"])
+    target = next(t for t in data["targets"] if "continuum" in t["target"])
+    assert isinstance(target["met"], bool) and target["measured"]
 
 
 def test_error_controlled_steps_section(bench_results):
