@@ -26,7 +26,6 @@ from benchmarks.common import D, D_FAST, T_END, T_END_FAST
 from benchmarks.continuum_pypde import PyPdeGrid
 
 LEVELS = (1e-2, 1e-3, 1e-4)   # target errors (relative L² vs the continuum reference)
-TARGET_RATIO = 3.0            # the target: pdemet ≥ 3× faster than py-pde at equal error
 
 
 def pareto_front(runs: list[dict]) -> list[dict]:
