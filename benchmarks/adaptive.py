@@ -22,10 +22,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,9 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import power_fit
+from benchmarks.worker import run_worker, serve
 
-RESULT = "BENCH_RESULT "
-CHECKOUT = Path(__file__).resolve().parents[1]
 KAPPA = 1.0e6              # cells/mm³ (the scenario default)
 BOX = 1.0                  # mm, side of the focus box
 RADIUS = 0.2               # mm, initial radius of the focus (at half κ)
@@ -62,17 +58,7 @@ def focus_scenario(size: float, uniform_cells: int | None = None, K: int = 4) ->
 
 def run_job(job: dict, ranks: int | None = None, timeout: float = 3600) -> dict:
     """Run ``job`` in a fresh process (``mpiexec -n ranks`` if given) and return its result."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(CHECKOUT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "benchmarks.adaptive", json.dumps(job)]
-    if ranks:
-        mpiexec = Path(sys.executable).parent / "mpiexec"
-        cmd = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(ranks), *cmd]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith(RESULT)]
-    if r.returncode != 0 or not lines:
-        raise RuntimeError(f"adaptive bench job failed ({r.returncode}): {r.stderr[-2000:]}")
-    return json.loads(lines[-1][len(RESULT):])
+    return run_worker(job, ranks, timeout, module="benchmarks.adaptive")
 
 
 def measure(job: dict) -> dict:
@@ -240,16 +226,5 @@ def adaptive(quick: bool, whole: dict, tmp: Path) -> dict:
     return res
 
 
-def _main(argv: list[str]) -> None:
-    if len(argv) != 2:
-        raise SystemExit("usage: python -m benchmarks.adaptive JOB_JSON (started by benchmarks.adaptive.run_job)")
-    result = measure(json.loads(argv[1]))
-    from pdemet.backend import MPI
-    from pdemet.output.files import json_default
-
-    if MPI.COMM_WORLD.rank == 0:
-        print(RESULT + json.dumps(result, default=json_default), flush=True)
-
-
 if __name__ == "__main__":
-    _main(sys.argv)
+    serve(sys.argv, measure, "benchmarks.adaptive")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.adaptive import RESULT, run_job
+from benchmarks.adaptive import run_job
+from benchmarks.worker import RESULT
 
 SERIAL = ("adapt.refine", "adapt.transfer", "adapt.nodes", "adapt.solver", "adapt.seed", "coupling", "output")
 STREAM_N = 1 << 24    # float64 per array (128 MiB)

@@ -23,18 +23,19 @@ RESULT = "BENCH_RESULT "
 CHECKOUT = Path(__file__).resolve().parents[1]  # where `benchmarks` is importable from
 
 
-def run_worker(job: dict, ranks: int | None = None, timeout: float = 1800) -> dict:
-    """Run ``job`` in a subprocess (on ``ranks`` MPI ranks if given) and return its result."""
+def run_worker(job: dict, ranks: int | None = None, timeout: float = 1800, module: str = "benchmarks.worker") -> dict:
+    """Run ``job`` in a subprocess (on ``ranks`` MPI ranks if given) of ``module`` (its ``__main__`` calls
+    :func:`serve`) and return its result."""
     env = dict(os.environ)  # with the one-thread settings made when `benchmarks` was imported
     env["PYTHONPATH"] = str(CHECKOUT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(job)]
+    cmd = [sys.executable, "-m", module, json.dumps(job)]
     if ranks:
         mpiexec = Path(sys.executable).parent / "mpiexec"
         cmd = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(ranks), *cmd]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith(RESULT)]
     if r.returncode != 0 or not lines:
-        raise RuntimeError(f"bench worker {job} failed ({r.returncode}): {r.stderr[-2000:]}")
+        raise RuntimeError(f"bench job {module} {job} failed ({r.returncode}): {r.stderr[-2000:]}")
     return json.loads(lines[-1][len(RESULT):])
 
 
@@ -72,9 +73,10 @@ def measure(job: dict) -> dict:
     return res
 
 
-def _main(argv: list[str]) -> None:
+def serve(argv: list[str], measure, module: str = "benchmarks.worker") -> None:
+    """A job process: ``measure(job)`` of the JSON job in argv[1], printed on rank 0 for :func:`run_worker`."""
     if len(argv) != 2:
-        raise SystemExit("usage: python -m benchmarks.worker JOB_JSON (started by benchmarks.worker.run_worker)")
+        raise SystemExit(f"usage: python -m {module} JOB_JSON (started by benchmarks.worker.run_worker)")
     result = measure(json.loads(argv[1]))
     from pdemet.backend import MPI
     from pdemet.output.files import json_default
@@ -84,4 +86,4 @@ def _main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    _main(sys.argv)
+    serve(sys.argv, measure)
