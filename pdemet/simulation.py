@@ -315,10 +315,11 @@ class Simulation(AdaptiveResolution):
         if self.doubling is not None:
             self.doubling.set_state(state["time_error"])
         for name, ref in self.refinements.items():
-            if ref is not None:
-                ref.set_state(state["refinements"][name])
-            n = self.comm.bcast(len(ref.points) if ref is not None else None, root=0)
             with self._timed("adapt"):
+                if ref is not None:
+                    with self._timed("adapt.refine"):  # the rebuild by bisection
+                        ref.set_state(state["refinements"][name])
+                n = self.comm.bcast(len(ref.points) if ref is not None else None, root=0)
                 self._remesh(name, np.zeros((len(self.clone_names), n)), initial=False)
 
     def make_summary(self, status: str, run_dir=None) -> dict:

@@ -288,3 +288,35 @@ def test_kill_and_resume_reproduce_the_error_controlled_run(tmp_path, uninterrup
     for key in ("steps", "time_error", "final_dt", "cells_final", "clusters"):
         assert resumed[key] == summary[key], key
     assert _compare_runs(ref, run) == 0.0
+
+
+def test_transport_extrapolate_is_a_setting_of_the_imex_solver():
+    scenario = box_scenario(terms=["pressure", "pressure_growth"])
+    scenario["simulation"].update(solver="newton", transport_extrapolate=True)
+    with pytest.raises(ScenarioError, match=r'^simulation\.transport_extrapolate: is a setting of the imex solver, '
+                                            r'got solver = "newton"'):
+        parse_scenario(scenario)
+
+
+def test_off_by_default_keys_leave_the_resolved_scenario_as_before():
+    """Keys added later that are off (fixed dt, first-order transport) are not written to the resolved scenario,
+    so its hash — what a checkpoint's resume compares — is that of runs made before the keys existed."""
+    from pdemet.scenario.parse import resolved
+
+    sim = resolved(parse_scenario(box_scenario()))["simulation"]
+    assert not {"time_rtol", "time_atol", "time_extrapolate", "transport_extrapolate"} & set(sim)
+    on = box_scenario()
+    on["simulation"].update(transport_extrapolate=True)
+    assert resolved(parse_scenario(on))["simulation"]["transport_extrapolate"] is True
+
+
+@pytest.mark.parametrize("terms, order", [(["pressure", "pressure_growth"], 2),
+                                          (["pressure", "pressure_growth", "diffusion"], 1)])
+def test_extrapolated_transport_is_second_order_only_without_operator_terms(terms, order):
+    """R(dt/2)·T(dt)·R(dt/2) with the extrapolated T is symmetric to second order; with diffusion T(dt) and
+    L(dt) follow each other (a first-order splitting), so the error estimate must use p = 1 there."""
+    scenario = box_scenario(terms=terms, adapt={"enabled": False})
+    if "diffusion" not in terms:
+        del scenario["organs"]["tissue"]["diffusion"]
+    scenario["simulation"].update(transport_extrapolate=True)
+    assert Simulation.from_dict(scenario).solvers["tissue"].order == order

@@ -136,6 +136,7 @@ class Refinement:
         before = len(self.pts[0])
         if not len(targets):
             return False
+        let_go = self.cells is None
         self._leaves()
         # A cell of size h can only need refinement within (h/ratio − size)/grading of a target: only the
         # leaves of the base cells that close to a target (and those just rebisected) are looked at.
@@ -159,7 +160,10 @@ class Refinement:
             a, b = _edge_ends(self.cells[mark])
             recent[:] = False
             self.split(a, b, recent)
-        return len(self.pts[0]) > before
+        changed = len(self.pts[0]) > before
+        if let_go and not changed:  # the last mesh is still the mesh: let the leaves go again
+            self.cells = self.base = self.h = None
+        return changed
 
     def split(self, a, b, dirty_out=None) -> None:
         """Split these edges (and the longest edges Rivara's rule adds), then bisect the leaves they cut.

@@ -90,16 +90,12 @@ def compact(points: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def mesh_edges(tets: np.ndarray) -> np.ndarray:
-    """Unique undirected edges (E, 2) of a tetrahedral mesh."""
-    pairs = np.array(_EDGES)
-    e = np.sort(tets[:, pairs].reshape(-1, 2), axis=1).astype(np.int64)
-    n = int(e.max()) + 1 if e.size else 1
-    key = np.unique(e[:, 0] * n + e[:, 1])  # lexicographic order of (a, b), as np.unique(axis=0) gives
-    return np.stack([key // n, key % n], axis=1)
+    """Unique undirected edges (E, 2; int32) of a tetrahedral mesh, in lexicographic order."""
+    return edge_numbering(tets)[0]
 
 
 def edge_numbering(tets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The unique edges (E, 2; int32) in lexicographic order (those of :func:`mesh_edges`) and the edge number of
+    """The unique edges (E, 2; int32) in lexicographic order (as np.unique(axis=0) gives) and the edge number of
     each cell's six edges (M, 6; int32), in the order (0,1), (0,2), (0,3), (1,2), (1,3), (2,3). (int32: they are
     indices only, and a node array's worth of memory per ~2 edges.)
 

@@ -36,7 +36,7 @@ class SimulationConfig:
     # Error-controlled steps (pdemet/solvers/time_error.py): off while time_rtol = 0 (fixed dt, halved on failures).
     time_rtol: float = 0.0  # relative tolerance of the local time error of each density (dimensionless)
     time_atol: float | None = None  # cells/mm³; None: time_rtol × 10⁻³ κ of each organ (the census threshold)
-    time_extrapolate: bool = True  # accept the Richardson-extrapolated state where the step is symmetric
+    time_extrapolate: bool = True  # accept the Richardson-extrapolated state where it gains order (symmetric steps, R·T·R)
 
     @property
     def error_control(self) -> bool:

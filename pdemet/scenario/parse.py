@@ -100,7 +100,11 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
 
 
 def _check_time_error(sim: SimulationConfig, s: Table) -> None:
-    """The error-control keys only make sense together (time_rtol > 0 switches it on)."""
+    """The error-control keys only make sense together (time_rtol > 0 switches it on); likewise
+    transport_extrapolate, a setting of the splitting solver."""
+    if sim.transport_extrapolate and sim.solver != "imex":
+        fail(s.key("transport_extrapolate"), f"is a setting of the imex solver, got solver = \"{sim.solver}\"; "
+                                             "set solver = \"imex\" or remove transport_extrapolate")
     if not sim.error_control:
         for key in ("time_atol", "time_extrapolate"):
             if s.has(key):
@@ -222,6 +226,8 @@ def resolved(scenario: Scenario) -> dict:
             sim.pop(key)
     elif sim["time_atol"] is None:  # default: relative to each organ's κ
         sim.pop("time_atol")
+    if not sim["transport_extrapolate"]:  # likewise (checkpoints written before the key existed still resume)
+        sim.pop("transport_extrapolate")
     organs = {}
     for name, o in scenario.organs.items():
         d = {"role": o.role}

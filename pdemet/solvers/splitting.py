@@ -24,6 +24,7 @@ class SplittingSolver:
         self.stats = {"linear_iterations": 0, "reaction_substeps": 0, "linear_s": 0.0, "reaction_s": 0.0}
         self.linear = LinearStep(by_kind, self.stats)
         self.has_operators = bool(by_kind.operators)
+        self.has_loads = bool(by_kind.loads)
         self.reaction = ReactionStep(by_kind, self.stats)
         self.transport = None
         if by_kind.transports:
@@ -33,9 +34,11 @@ class SplittingSolver:
     @property
     def order(self) -> int:
         """Order in dt of the step: 2 for Strang with Crank–Nicolson; 1 with the linearly implicit
-        transport step (2 with ``transport_extrapolate``) or θ ≠ ½."""
+        transport step or θ ≠ ½. With ``transport_extrapolate`` R(dt/2)·T(dt)·R(dt/2) is of order 2 when the
+        organ has no operator or load terms; with them T(dt) and L(dt) follow each other unsymmetrically (a
+        first-order splitting, whatever T's order)."""
         if self.transport is not None and self.cfg.transport_extrapolate:
-            return 2 if self.cfg.theta == 0.5 or not self.has_operators else 1
+            return 1 if self.has_operators or self.has_loads else 2
         return 2 if self.symmetric else 1
 
     @property

@@ -25,8 +25,9 @@ below), the extrapolated
 a symmetric method's error expansion has only even powers of dt (HNW I §II.8), so this cancels the
 leading two terms and the step is of order p + 2 = 4 ("local extrapolation": the estimate e is that of
 the lower-order u₂, hence conservative). Organs with the transport step and no operator terms (R·T·R, the
-shipped scenarios) are extrapolated too, with their order p = 1: 2u₂ − u₁ cancels one term, order 2
-(``SplittingSolver.extrapolable``; the extrapolated backward Euler is L-stable, so no stiffness limit). Both u₁ and u₂ keep every clone's cells under the linear and
+shipped scenarios) are extrapolated too, with their order p: 2u₂ − u₁ for p = 1 cancels one term, order 2
+(with ``transport_extrapolate`` p = 2: (4u₂ − u₁)/3; ``SplittingSolver.extrapolable``; the extrapolated
+backward Euler is L-stable, so no stiffness limit). Both u₁ and u₂ keep every clone's cells under the linear and
 transport parts, and the weights 2ᵖ/(2ᵖ − 1) and −1/(2ᵖ − 1) sum to one, so the extrapolated state keeps
 them too. It is not positivity-preserving: where it would fall below −negative_tolerance·κ (a sharp
 front), that organ takes u₂ for the step; smaller undershoots are clipped conservatively as always.

@@ -246,7 +246,7 @@ class TransportStep:
         numbers = self.cell_edges[cells]
         used = np.zeros(len(self.edges), dtype=bool)
         used[numbers] = True
-        position = np.cumsum(used) - 1  # of each used edge among the used ones: the rank np.unique would give
+        position = np.cumsum(used, dtype=np.int32) - 1  # of each used edge among the used ones: the rank np.unique gives
         return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
 
     def _weights(self, r: Region, U: np.ndarray) -> np.ndarray:
