@@ -27,22 +27,24 @@ meshes: install
 	$(PY) scripts/make_meshes.py --out meshes
 
 # Reproduce the published numbers and the paper's experiments on seed ensembles, then rebuild
-# docs/published_vs_model.md. The default scenario and the injection arms: 8 mice each, the first FINER of them also
-# one level finer; the variants (controls, two colors; therapy and prediction): VARIANT_SEEDS mice, VARIANT_FINER
-# (PREDICTION_FINER) finer.
-# The defaults are what docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g.
-# `make repro FINER=8 VARIANT_SEEDS=8 VARIANT_FINER=2 CONTROLS=`. Runs are kept in results/repro/runs and shared
-# by the scripts, so a re-run adds only what is missing (delete that folder after changing the code).
+# docs/published_vs_model.md. The default scenario and the injection arms (tail vein, dish): 8 mice each, the first
+# FINER (ARMS_FINER) of them also one level finer; the variants (controls, two colors): VARIANT_SEEDS mice, the first
+# VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice. The defaults are what
+# docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g. `make repro FINER=8 ARMS_FINER=8
+# VARIANT_SEEDS=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 CONTROLS=` (CONTROLS empty: every control). Runs are kept in
+# results/repro/runs and shared by the scripts, so a re-run adds only what is missing (delete that folder after
+# changing the code).
 FINER ?= 2
+ARMS_FINER ?= 1
 VARIANT_SEEDS ?= 4
-VARIANT_FINER ?= 1
-PREDICTION_FINER ?= 0  # therapy and prediction: no finer runs by default (their rows say "not run")
+VARIANT_FINER ?= 0
+PREDICTION_SEEDS ?= 2
 CONTROLS ?= singles clusters5 sectors segregation0.5 k14_0.9 k14_0.5
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
 REPRO_ARMS := experiment_tail_vein experiment_ex_vivo
 VARIANT_ARGS = --seeds $(VARIANT_SEEDS) --finer-seeds $(VARIANT_FINER)
 # (run from scripts/)
-EXPERIMENTS = for s in $(REPRO_ARMS); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; done && \
+EXPERIMENTS = for s in $(REPRO_ARMS); do ../$(PY) $$s.py --finer-seeds $(ARMS_FINER) || exit 1; done && \
 	../$(PY) experiment_controls.py $(VARIANT_ARGS) $(if $(CONTROLS),--only $(CONTROLS)) && \
 	../$(PY) experiment_two_color.py $(VARIANT_ARGS)
 
@@ -50,7 +52,7 @@ repro: install
 	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; done && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
-		for s in repro_therapy repro_prediction; do ../$(PY) $$s.py --seeds $(VARIANT_SEEDS) --finer-seeds $(PREDICTION_FINER) || exit 1; done
+		for s in repro_therapy repro_prediction; do ../$(PY) $$s.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 || exit 1; done
 	$(PY) scripts/published_table.py
 
 # The experiments of Cheung et al. 2016 alone (docs/experiments.md; their runs are shared with `make repro`).
