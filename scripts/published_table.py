@@ -37,7 +37,14 @@ def main():
              "noise*: larger, but its CI holds 0 (a finer primary changes every random draw after it, so a seed "
              "is a different mouse at each resolution); **no**: neither. "
              "*no mesh*: a closed form or the blood alone (no PDE). Notes under the table explain every miss; the "
-             "experiments (tail vein, dish, two colors, controls) are discussed in docs/experiments.md.", "",
+             "experiments (tail vein, dish, two colors, controls) are discussed in docs/experiments.md.",
+             "With few finer seeds (the *finer* column says how many) the change's CI spans just those seeds' "
+             "changes: it is no bound. Counts (foci, lesions per mouse) move more than fractions: the finer "
+             "primary sheds slightly differently and so redraws every later event; with the seeding held fixed "
+             "the site counts converge (docs/convergence.md; docs/experiments.md, 'Counts and the finer "
+             "column'). *not run*: no finer runs for this row; "
+             "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
+             "'Not done yet').", "",
              "| experiment | quantity | published | model | 95 % CI | seeds | finer (change) | converged | kind | "
              "in range | source |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
