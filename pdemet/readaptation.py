@@ -16,6 +16,7 @@ import numpy as np
 from pdemet.adaptive import OrganRefinement
 from pdemet.meshes.adapt import Targets
 from pdemet.organ import Organ, mesh_from_arrays
+from pdemet.resources import give_back_freed_memory
 
 
 class AdaptiveResolution:
@@ -42,6 +43,7 @@ class AdaptiveResolution:
             changed, values = self._refine(name, initial)
             if changed:
                 self._remesh(name, values, initial)
+                give_back_freed_memory()
             if getattr(self, "coupling", None) is not None:
                 with self._timed("adapt.seed"):
                     self.coupling.place_pending(name)
@@ -56,6 +58,8 @@ class AdaptiveResolution:
         with self._timed("adapt.refine"):  # rank 0 (the other ranks wait at the broadcast)
             g, nodes = self.gatherer(name), self.nodes(name)
             u = [g.gather(c) for c in organ.clones]
+            if self.solvers.get(name) is not None:
+                self.solvers[name].release_caches()  # the refinement's temporaries take their place
             if ref is not None:
                 targets = ref.tumor_targets(sum(u), nodes, organ.capacity)
                 if extra is not None:

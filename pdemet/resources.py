@@ -15,6 +15,7 @@ this process maps already, and a cgroup v2 memory limit less its usage (containe
 
 from __future__ import annotations
 
+import ctypes
 import math
 import resource
 import shutil
@@ -84,3 +85,22 @@ def disk_shortfall(out: Path, nodes: int, clones: int, outputs: int) -> str | No
     return (f"the field files need at least {need / GiB:.3g} GiB ({nodes} nodes x {clones} clones x {outputs} "
             f"output times) and {probe} has {free / GiB:.3g} GiB free; raise simulation.output_every or choose "
             "another directory")
+
+
+def give_back_freed_memory() -> None:
+    """Return the heap pages freed since the last call to the operating system (glibc's ``malloc_trim``; a no-op
+    where there is no glibc). A re-adaptation frees a whole mesh's worth of arrays of sizes that the next one
+    cannot reuse exactly; glibc keeps such holes, so without this the resident memory of a run ratchets up
+    by one mesh's temporaries per re-adaptation (measured: docs/performance.md, adaptive meshes)."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc = None  # glibc, loaded at the first call (False where there is none)

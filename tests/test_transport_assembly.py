@@ -40,3 +40,36 @@ def test_edge_csr_is_scipys_coo_to_csr_bit_for_bit(degree):
         if name == "laplacian" and degree == 40:  # the order matters: summed in row order, some bits differ
             naive = np.bincount(np.concatenate([i, j]), weights=np.concatenate([w, w]), minlength=n) + m
             assert np.any(naive != ref.diagonal())
+
+
+@pytest.mark.parametrize("doubling", [False, True])
+def test_no_more_than_the_kept_regions_are_alive_at_once(monkeypatch, doubling):
+    """A new active region is built after the regions beyond the cache are let go, so at most ``keep`` of them
+    (index arrays, CSR layouts, PETSc factorizations: ~1.2 KiB per node each) are alive at once; their
+    indices are int32."""
+    import weakref
+
+    import pdemet.solvers.transport as T
+    from benchmarks.adaptive import focus_scenario
+    from pdemet.simulation import Simulation
+
+    made, alive_before, steps, dtypes = [], [], set(), set()
+    init = T.Region.__init__
+
+    def probe(self, step, cells):
+        alive_before.append((sum(r() is not None for r in made), step.keep, id(step) in steps))
+        steps.add(id(step))
+        init(self, step, cells)
+        made.append(weakref.ref(self))
+        dtypes.update(a.dtype for a in (self.tets, self.i, self.picard.pos, self.picard.slot, self.clone.pos))
+
+    monkeypatch.setattr(T.Region, "__init__", probe)
+    scenario = focus_scenario(0.04)
+    scenario["simulation"]["t_end"] = 2.0
+    if doubling:
+        scenario["simulation"]["time_rtol"] = 1e-3
+    Simulation.from_dict(scenario).run()
+    assert sum(again for *_, again in alive_before) >= 2, alive_before  # rebuilt on the same step's cache
+    assert all(alive < keep for alive, keep, _ in alive_before), alive_before
+    assert {k for _, k, _ in alive_before} == ({3} if doubling else {1})
+    assert dtypes == {np.dtype(np.int32)}

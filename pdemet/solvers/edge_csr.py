@@ -23,6 +23,12 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 
+def index_dtype(n: int):
+    """int32 for indices below 2³¹ (half the memory of numpy's default int64; the transport step's active region
+    holds several arrays of them), int64 beyond."""
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
 class EdgeCSR:
     """The CSR assembly of ``coo_matrix((vals, (rows, cols)), (n, n)).tocsr() + diags(diag)`` with ``diag`` > 0,
     replayed for new values on the same (rows, cols)."""
@@ -34,19 +40,21 @@ class EdgeCSR:
         probe.has_canonical_format = True  # tocsr then skips the summation: the values stay the COO positions
         probe = probe.tocsr()
         probe.sort_indices()  # scipy's std::sort of every row: the order in which duplicates are summed
-        self.pos = probe.data.astype(np.int64)  # COO positions in summation order …
+        idx = index_dtype(len(rows))
+        self.pos = probe.data.astype(idx)  # COO positions in summation order …
+        indptr, col = probe.indptr, probe.indices
+        del probe  # its float copy of the positions
         self.n = n
         if same_entries is not None:
             self.slot, self.row, self.col, self.diag = (same_entries.slot, same_entries.row, same_entries.col,
                                                         same_entries.diag)
             return
-        indptr, col = probe.indptr, probe.indices
         row = np.repeat(np.arange(n, dtype=col.dtype), np.diff(indptr))
         first = np.ones(len(col), dtype=bool)
         first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
-        self.slot = np.cumsum(first) - 1        # … and the entry of the summed pattern each one is added to
+        self.slot = np.cumsum(first, dtype=idx) - 1  # … and the entry of the summed pattern each one is added to
         self.row, self.col = row[first], col[first]
-        self.diag = np.flatnonzero(self.row == self.col)
+        self.diag = np.flatnonzero(self.row == self.col).astype(idx)
         if not np.array_equal(self.row[self.diag], np.arange(n)):
             raise ValueError("every row needs a diagonal entry in the COO layout")
 

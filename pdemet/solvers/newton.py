@@ -75,6 +75,9 @@ class NewtonSolver(TermsByKind):
         """Not bounded for the monolithic Jacobian: error-controlled Newton steps are not extrapolated."""
         return None
 
+    def release_caches(self) -> None:
+        """Nothing is kept between steps beyond the solver itself."""
+
     def step(self, t, dt) -> bool:
         K = self.organ.n_clones
         for arr in (self.U0.x.array, self.U.x.array):

@@ -60,6 +60,12 @@ class SplittingSolver:
         """Bound on the linear step's largest rate λ (1/day; None: unknown): dt·λ bounds the stiffness."""
         return self.linear.stiffness()
 
+    def release_caches(self) -> None:
+        """Let go of what is kept between steps only for speed (the transport step's active regions); called
+        before a re-adaptation, whose temporaries then take their place."""
+        if self.transport is not None:
+            self.transport.release()
+
     def step(self, t, dt) -> bool:
         return (self.reaction.step(t, 0.5 * dt)
                 and (self.transport is None or self.transport.step(t, dt))

@@ -29,11 +29,11 @@ import numpy as np
 
 from pdemet.backend import PETSc
 from pdemet.solvers.common import TermsByKind
-from pdemet.solvers.edge_csr import EdgeCSR
+from pdemet.solvers.edge_csr import EdgeCSR, index_dtype
 from pdemet.terms import Context, NumpyOps
 
 
-def edge_stiffness(points: np.ndarray, tets: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+def edge_stiffness(points: np.ndarray, tets: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
     """∫_K ∇φⱼ·∇φₖ dx of each cell's six edges (M, 6), (0,1), (0,2), (0,3), (1,2), (1,3), (2,3), P1. Computed
     ``chunk`` cells at a time (each cell alone: the same numbers), so that the temporaries (~700 B per cell) stay
     small."""
@@ -58,12 +58,14 @@ class Region:
 
     def __init__(self, step: "TransportStep", cells: np.ndarray):
         self.cells = cells
+        tets = step.tets[cells]
         touched = np.zeros(len(step.m), dtype=bool)
-        touched[step.tets[cells]] = True
+        touched[tets] = True
         self.nodes = np.flatnonzero(touched)
-        local = np.full(len(step.m), -1, dtype=np.int64)
+        local = np.full(len(step.m), -1, dtype=index_dtype(len(step.m)))  # int32: the region's arrays are large
         local[self.nodes] = np.arange(self.nodes.size)
-        self.tets = local[step.tets[cells]]               # the cells' nodes, numbered in the region
+        self.tets = local[tets]                           # the cells' nodes, numbered in the region
+        del tets
         self.m = step.m[self.nodes]
         edges, self.cell_edges, self.k_edge = step._geometry(cells)
         self.n_edges = len(edges)
@@ -106,6 +108,14 @@ class Krylov:
         if self.A is not None:
             self.A.destroy()
         self.A = A
+
+    def release_operator(self) -> None:
+        """Let go of the matrix and its factorization (each step brings new ones): the clone solves' GMRES
+        matrix and the Picard CG matrix are then never alive at once."""
+        if self.A is not None:
+            self.ksp.reset()
+            self.A.destroy()
+            self.A = None
 
     def solve(self, b: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
         """(solution, iterations, converged) from the initial guess x0."""
@@ -152,6 +162,13 @@ class TransportStep:
         self.stats["transport_s"] += _time.perf_counter() - t0
         return ok
 
+    def release(self) -> None:
+        """Let go of the cached regions and per-cell integrals (rebuilt when next needed)."""
+        while self.regions:
+            self.regions.pop().destroy()
+        self.__dict__.pop("_k_edge", None)
+        self.__dict__.pop("_has_k", None)
+
     def _active(self, U0: np.ndarray) -> Region | None:
         """The region of the cells with a node above 1e-9 κ (None if there are none), reused while unchanged.
         (The inverse of an M-matrix is positive, so every solve leaves astronomically small values one layer
@@ -161,13 +178,14 @@ class TransportStep:
         cells = np.flatnonzero(above[self.tets].view(np.uint32).ravel())  # cells with a node above (4 flags as one word)
         if cells.size == 0:
             return None
-        for r in self.regions:
-            if np.array_equal(cells, r.cells):
-                return r
+        hit = next((r for r in self.regions if np.array_equal(cells, r.cells)), None)
+        if hit is not None:
+            return hit
+        # the oldest go before the new one is built (no name left bound to them): never keep + 1 regions
+        # (~1.2 KiB per node each with their PETSc factorizations) at once
+        while len(self.regions) >= self.keep:
+            self.regions.pop().destroy()
         self.regions.insert(0, Region(self, cells))
-        for r in self.regions[self.keep:]:
-            r.destroy()
-        del self.regions[self.keep:]
         return self.regions[0]
 
     def _advance(self, u: np.ndarray, dt: float):
@@ -221,6 +239,7 @@ class TransportStep:
             self.stats["picard_iterations"] += 1
             if change <= self.cfg.transport_tol * self.organ.capacity:
                 break
+        r.cg.release_operator()
         r.gmres.set_operator(self.clone_matrix(r, dt * w, Uk))
         out = np.empty((nodes.size, u.shape[0]))
         for c in range(u.shape[0]):
@@ -230,24 +249,27 @@ class TransportStep:
             self.stats["transport_iterations"] += its
             if not ok:
                 return False, None, None
+        r.gmres.release_operator()
         return True, nodes, out
 
     def _geometry(self, cells: np.ndarray):
         """Edges of the active cells (node pairs, lexicographic), each cell's 6 edge ids among them, and
         ∫_K ∇φⱼ·∇φₖ per cell edge. The mesh's edge numbering (OrganNodes) gives the active edges in order without
-        sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed)."""
-        if not hasattr(self, "_row"):
-            self._row = np.full(len(self.tets), -1, dtype=np.int32)  # of each cell in _k_edge, −1 until active
-            self._k_edge = np.zeros((0, 6))                           # only the cells ever active (memory)
-        new = cells[self._row[cells] < 0]
+        sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed)
+        in an array over all cells that is never written elsewhere: the operating system gives it memory only
+        for the pages of cells that were active (an np.empty of this size is mapped, not touched)."""
+        if not hasattr(self, "_k_edge"):
+            self._k_edge = np.empty((len(self.tets), 6))
+            self._has_k = np.zeros(len(self.tets), dtype=bool)
+        new = cells[~self._has_k[cells]]
         if len(new):
-            self._row[new] = np.arange(len(self._k_edge), len(self._k_edge) + len(new))
-            self._k_edge = np.concatenate([self._k_edge, edge_stiffness(self.points, self.tets[new])])
+            self._k_edge[new] = edge_stiffness(self.points, self.tets[new])
+            self._has_k[new] = True
         numbers = self.cell_edges[cells]
         used = np.zeros(len(self.edges), dtype=bool)
         used[numbers] = True
         position = np.cumsum(used, dtype=np.int32) - 1  # of each used edge among the used ones: the rank np.unique gives
-        return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
+        return self.edges[used], position[numbers], self._k_edge[cells]
 
     def _weights(self, r: Region, U: np.ndarray) -> np.ndarray:
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the region's edges for the total U on its nodes."""
