@@ -42,32 +42,42 @@ def main():
              "changes: it is no bound. Counts (foci, lesions per mouse) move more than fractions: the finer "
              "primary sheds slightly differently and so redraws every later event; with the seeding held fixed "
              "the site counts converge (docs/convergence.md; docs/experiments.md, 'Counts and the finer "
-             "column'). *not run*: no finer runs for this row; "
+             "column'). *sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary, and "
+             "so every seeding event, as shipped: the change is the sites' discretization alone; run with "
+             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* judges it. "
+             "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
-             "| experiment | quantity | published | model | 95 % CI | seeds | finer (change) | converged | kind | "
-             "in range | source |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| experiment | quantity | published | model | 95 % CI | seeds | finer, every organ (change) | finer, sites only "
+             "(change) | converged | kind | in range | source |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes, found = [], 0
     for name in ORDER:
         path = args.results / name / "result.json"
         if not path.exists():
-            lines.append(f"| {name} | (not run) | | | | | | | | | |")
+            lines.append(f"| {name} | (not run) | | | | | | | | | | |")
             continue
         found += 1
         res = json.loads(path.read_text())
+        sites_path = args.results / f"{name}-finer-sites" / "result.json"
+        sites = ({r["quantity"]: r for r in json.loads(sites_path.read_text())["rows"]} if sites_path.exists()
+                 else {})
         for r in res["rows"]:
             ci = f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
             ok = {True: "yes", False: "**no**", None: ""}[r["in_range"]]
-            conv = {True: "yes", False: "**no**", None: "", "noise": "within noise"}[r.get("converged")]
             fine = (f"{fmt(r['finer'])} ({r['convergence']})" if r.get("finer") is not None
                     else r.get("convergence", "not run"))
+            s_row = sites.get(r["quantity"], {})
+            sites_fine = (f"{fmt(s_row['finer'])} ({s_row['convergence']})" if s_row.get("finer") is not None
+                          else "" if r.get("convergence") == "no mesh" else "not run")
+            judged = s_row if s_row.get("finer") is not None else r
+            conv = {True: "yes", False: "**no**", None: "", "noise": "within noise"}[judged.get("converged")]
             mark = ""
-            if r.get("note") and (r["in_range"] is False or r.get("converged") is False or r["kind"] != "reported"):
+            if r.get("note") and (r["in_range"] is False or judged.get("converged") is False or r["kind"] != "reported"):
                 notes.append(r["note"])
                 mark = f" [{len(notes)}]"
             lines.append(f"| {res['title']} | {r['quantity']}{mark} | {r['published']} | {fmt(r['model'])} | {ci} | "
-                         f"{r.get('seeds', '')} | {fine} | {conv} | {r['kind']} | {ok} | {r['source']} |")
+                         f"{r.get('seeds', '')} | {fine} | {sites_fine} | {conv} | {r['kind']} | {ok} | {r['source']} |")
     if notes:
         lines += ["", "Notes:", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)]
     args.out.write_text("\n".join(lines) + "\n")

@@ -40,9 +40,16 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
                        f"(default {seeds}; --quick: 2)")
         p.set_defaults(default_seeds=seeds)
         p.add_argument("--finer-seeds", type=int, default=None, help="seeds 1..M (M <= N) also run one level "
-                       "finer (every organ's adaptive element size halved) for the convergence column (default: N; 0: none)")
+                       "finer (adaptive element sizes halved) for the convergence column (default: N; 0: none)")
+        p.add_argument("--finer", choices=FINER, default="all", help="what the finer level refines: every organ "
+                       "(all: the primary too, whose shedding then changes and with it every later random draw: a "
+                       "finer seed is another mouse) or the sites only (the same seeding events, so the change is "
+                       "the sites' discretization alone; default: all)")
         p.add_argument("--workers", type=int, default=None, help="runs at once (default: one per core)")
     return p
+
+
+FINER = ("all", "sites")  # what --finer refines (see resolution_overrides)
 
 
 def seed_lists(args) -> tuple[list[int], list[int]]:
@@ -77,14 +84,21 @@ def default_scenario(quick: bool = False) -> dict:
     return data
 
 
-def resolution_overrides(data: dict, finer: bool = False) -> dict[str, float]:
-    """Dotted keys that make scenario ``data`` one level finer (none when ``finer`` is False): every organ's
-    adaptive element size halved as the scenario resolves it (default scenario: sites 12 -> 6 µm, the primary's
-    front 0.2 -> 0.1 mm, which sets the clone mix of the shed clusters)."""
+def resolution_overrides(data: dict, finer: bool | str = False) -> dict[str, float]:
+    """Dotted keys that make scenario ``data`` one level finer (none when ``finer`` is False): the adaptive
+    element size halved as the scenario resolves it, of every organ (True or "all"; default scenario: sites
+    12 -> 6 µm, the primary's front 0.2 -> 0.1 mm, which sets the clone mix of the shed clusters) or of the
+    sites only ("sites": the primary, and so the shedding and every seeding event, stay as shipped)."""
     if not finer:
         return {}
     sc, _, _ = flux_config(data)
-    return {f"organs.{n}.adapt.size": o.adapt.size / 2 for n, o in sc.organs.items()}
+    return {f"organs.{n}.adapt.size": o.adapt.size / 2 for n, o in sc.organs.items()
+            if finer != "sites" or o.role != "primary"}
+
+
+def finer_suffix(finer: bool | str) -> str:
+    """The run folder's suffix of a resolution (see :func:`resolution_overrides`)."""
+    return "" if not finer else "-finer-sites" if finer == "sites" else "-finer"
 
 
 def absolute_paths(data: dict) -> dict:
@@ -101,9 +115,9 @@ def absolute_paths(data: dict) -> dict:
 
 
 def ensemble(root: Path, tag: str, seeds, overrides: dict | None = None, quick: bool = False,
-             finer: bool = False, workers: int | None = None, base: dict | None = None) -> list:
+             finer: bool | str = False, workers: int | None = None, base: dict | None = None) -> list:
     """Run scenario ``base`` (default: the default scenario, with --quick's resolution if ``quick``) with
-    ``overrides`` (dotted key -> value) once per seed, as a pdemet sweep in <root>/<tag>[-quick][-finer]/ (a
+    ``overrides`` (dotted key -> value) once per seed, as a pdemet sweep in <root>/<tag>[-quick][-finer[-sites]]/ (a
     process pool; a re-run skips the members already completed with the same scenario, so scripts share runs
     and an interrupted ensemble resumes: delete the folder after changing the code). ``tag`` names the
     scenario: the same tag must always mean the same base and overrides. Returns the members' run directories
@@ -114,7 +128,7 @@ def ensemble(root: Path, tag: str, seeds, overrides: dict | None = None, quick: 
     from pdemet.scenario.files import dump_toml
     from pdemet.sweep import run_sweep
 
-    name = tag + ("-quick" if quick else "") + ("-finer" if finer else "")
+    name = tag + ("-quick" if quick else "") + finer_suffix(finer)
     out = Path(root) / name
     out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in seeds]
@@ -212,7 +226,7 @@ def measured(quantity, statistic, shipped: dict, finer: dict, published, low=Non
         fine, base = [finer[s] for s in common], [shipped[s] for s in common]
         change = seed_bootstrap(lambda idx: statistic([fine[i] for i in idx]) - statistic([base[i] for i in idx]),
                                 list(range(len(common))))
-        set_finer(r, statistic(fine), statistic(base), len(common), change)
+        set_finer(r, statistic(fine), statistic(base), len(common), change, fine[0].get("finer", "all"))
     return r
 
 
@@ -232,24 +246,28 @@ def measured_vs_control(quantity, statistic, shipped: dict, finer: dict, control
             return lambda idx: relative_to(statistic, ctrl)([recs[common[i]] for i in idx])
         fine, base = rel(finer, control_finer), rel(shipped, control)
         change = seed_bootstrap(lambda idx: fine(idx) - base(idx), list(range(len(common))))
-        set_finer(r, fine(range(len(common))), base(range(len(common))), len(common), change)
+        set_finer(r, fine(range(len(common))), base(range(len(common))), len(common), change,
+                  finer[common[0]].get("finer", "all"))
     return r
 
 
-def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None) -> dict:
-    """Give row ``r`` its value one level finer, against ``base`` (the shipped value on the same seeds).
+def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None, what: bool | str = "all") -> dict:
+    """Give row ``r`` its value one level finer, against ``base`` (the shipped value on the same seeds);
+    ``what``: what was refined (:func:`resolution_overrides`).
 
-    ``converged``: True when the change is at most 5 %; "noise" when it is larger but its 95 % CI over seeds
-    (``change_ci``, absolute) holds 0: refining the primary changes every random draw after it, so the same
-    seed is a different mouse and the change carries the seeds' noise; False otherwise."""
+    ``converged``: True when the change is at most 5 %; with every organ refined, "noise" when it is larger but
+    its 95 % CI over seeds (``change_ci``, absolute) holds 0: refining the primary changes every random draw
+    after it, so the same seed is a different mouse and the change carries the seeds' noise; False otherwise.
+    With the sites only refined the seeding is the same, so a change is the discretization's: no "noise"."""
     fine, base = float(fine), float(base)
     rel = 0.0 if fine == base else (fine - base) / abs(base) if base else math.inf  # (equal: also both infinite)
     converged = bool(abs(rel) <= CONVERGED_REL)
-    text = f"{rel:+.1%} ({seeds} seeds)"
+    label = f"{seeds} seeds" + (", sites only" if what == "sites" else "")
+    text = f"{rel:+.1%} ({label})"
     if change_ci is not None and base:
         lo, hi = (c / abs(base) for c in change_ci)
-        text = f"{rel:+.1%} [{lo:+.0%}, {hi:+.0%}] ({seeds} seeds)"
-        if not converged and lo <= 0.0 <= hi:
+        text = f"{rel:+.1%} [{lo:+.0%}, {hi:+.0%}] ({label})"
+        if not converged and what != "sites" and lo <= 0.0 <= hi:
             converged = "noise"
     r.update(finer=fine, finer_seeds=seeds, rel_change=rel, converged=converged, convergence=text)
     return r
@@ -280,9 +298,10 @@ def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict |
     default scenario or ``base`` with ``overrides`` (see :func:`ensemble`)."""
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
-    shipped, finer = ({r.summary["seed"]: census_record(r)
+    what = getattr(args, "finer", "all")
+    shipped, finer = ({r.summary["seed"]: {**census_record(r), "finer": fine}
                        for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}
-                      for s, fine in ((seeds, False), (finer_seeds, True)))
+                      for s, fine in ((seeds, False), (finer_seeds, what)))
     return shipped, finer
 
 
