@@ -88,3 +88,25 @@ def test_prediction_polyclonality_falls_with_segregation_and_rises_with_cluster_
     if patches["1–1 cells"] == patches["1–1 cells"]:
         assert patches["1–1 cells"] == 1
     assert seen[-1] >= seen[0]
+
+
+def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
+    """--finer sites refines the sites alone: the primary, its shedding and every seeding event are those of the
+    shipped run of the same seed, so the finer column is the sites' discretization alone."""
+    import h5py
+    import numpy as np
+
+    script = ROOT / "scripts" / "repro_polyclonal.py"
+    r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path), "--runs", str(runs),
+                        "--seeds", "1", "--finer-seeds", "1", "--finer", "sites"], capture_output=True, text=True,
+                       timeout=900, cwd=ROOT / "scripts")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = json.loads((tmp_path / "result.json").read_text())["rows"]
+    assert all("sites only" in row["convergence"] for row in rows), [row["convergence"] for row in rows]
+    logs = [next((runs / tag / "members").glob("*_s001/seeding.h5")) for tag in ("default-quick", "default-quick-finer-sites")]
+    events = []
+    for path in logs:
+        with h5py.File(path) as f:
+            events.append({k: f["events"][k][()] for k in f["events"]})
+    assert len(events[0]["time"]) > 1000 and events[0].keys() == events[1].keys()
+    assert all(np.array_equal(events[0][k], events[1][k]) for k in events[0])
