@@ -28,13 +28,15 @@ meshes: install
 
 # Reproduce the published numbers and the paper's experiments on seed ensembles, then rebuild
 # docs/published_vs_model.md. The default scenario and the injection arms (tail vein, dish): 8 mice each, the first
-# FINER (ARMS_FINER) of them also one level finer; the variants (controls, two colors): VARIANT_SEEDS mice, the first
+# FINER (ARMS_FINER) of them also one level finer, and for the default scenario the first SITES_FINER with only the
+# sites finer (the same seeding events: the sites' discretization alone; results in <name>-finer-sites); the variants (controls, two colors): VARIANT_SEEDS mice, the first
 # VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice. The defaults are what
 # docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g. `make repro FINER=8 ARMS_FINER=8
 # VARIANT_SEEDS=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 CONTROLS=` (CONTROLS empty: every control). Runs are kept in
 # results/repro/runs and shared by the scripts, so a re-run adds only what is missing (delete that folder after
 # changing the code).
 FINER ?= 2
+SITES_FINER ?= 2
 ARMS_FINER ?= 1
 VARIANT_SEEDS ?= 4
 VARIANT_FINER ?= 0
@@ -49,7 +51,9 @@ EXPERIMENTS = for s in $(REPRO_ARMS); do ../$(PY) $$s.py --finer-seeds $(ARMS_FI
 	../$(PY) experiment_two_color.py $(VARIANT_ARGS)
 
 repro: install
-	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; done && \
+	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; \
+		../$(PY) $$s.py --finer-seeds $(SITES_FINER) --finer sites --runs ../results/repro/runs \
+			--out ../results/repro/$${s#*_}-finer-sites || exit 1; done && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
 		for s in repro_therapy repro_prediction; do ../$(PY) $$s.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 || exit 1; done
