@@ -44,7 +44,7 @@ def main():
              "the site counts converge (docs/convergence.md; docs/experiments.md, 'Counts and the finer "
              "column'). *sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary, and "
              "so every seeding event, as shipped: the change is the sites' discretization alone; run with "
-             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* judges it. "
+             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* judges it and says (sites). "
              "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
@@ -72,6 +72,8 @@ def main():
                           else "" if r.get("convergence") == "no mesh" else "not run")
             judged = s_row if s_row.get("finer") is not None else r
             conv = {True: "yes", False: "**no**", None: "", "noise": "within noise"}[judged.get("converged")]
+            if judged is s_row and conv:
+                conv += " (sites)"
             mark = ""
             if r.get("note") and (r["in_range"] is False or judged.get("converged") is False or r["kind"] != "reported"):
                 notes.append(r["note"])

@@ -119,6 +119,7 @@ class Krylov:
 
     def solve(self, b: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, int, bool]:
         """(solution, iterations, converged) from the initial guess x0."""
+        assert self.A is not None, "set_operator before solve (the operator is released after each step's solves)"
         self.b.array[:] = b
         self.x.array[:] = x0
         self.ksp.solve(self.b, self.x)
@@ -167,7 +168,7 @@ class TransportStep:
         while self.regions:
             self.regions.pop().destroy()
         self.__dict__.pop("_k_edge", None)
-        self.__dict__.pop("_has_k", None)
+        self.__dict__.pop("_row", None)
 
     def _active(self, U0: np.ndarray) -> Region | None:
         """The region of the cells with a node above 1e-9 κ (None if there are none), reused while unchanged.
@@ -255,21 +256,22 @@ class TransportStep:
     def _geometry(self, cells: np.ndarray):
         """Edges of the active cells (node pairs, lexicographic), each cell's 6 edge ids among them, and
         ∫_K ∇φⱼ·∇φₖ per cell edge. The mesh's edge numbering (OrganNodes) gives the active edges in order without
-        sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed)
-        in an array over all cells that is never written elsewhere: the operating system gives it memory only
-        for the pages of cells that were active (an np.empty of this size is mapped, not touched)."""
-        if not hasattr(self, "_k_edge"):
-            self._k_edge = np.empty((len(self.tets), 6))
-            self._has_k = np.zeros(len(self.tets), dtype=bool)
-        new = cells[~self._has_k[cells]]
+        sorting; the per-cell integrals are computed the first time a cell is active and kept (the mesh is fixed).
+        They are stored compactly, for the cells ever active only: a sparse np.empty over all cells is not cheaper
+        where transparent huge pages are on (numpy asks for them above 4 MiB; one active cell then makes a whole
+        2 MiB page resident)."""
+        if not hasattr(self, "_row"):
+            self._row = np.full(len(self.tets), -1, dtype=np.int32)  # of each cell in _k_edge, −1 until active
+            self._k_edge = np.zeros((0, 6))
+        new = cells[self._row[cells] < 0]
         if len(new):
-            self._k_edge[new] = edge_stiffness(self.points, self.tets[new])
-            self._has_k[new] = True
+            self._row[new] = np.arange(len(self._k_edge), len(self._k_edge) + len(new))
+            self._k_edge = np.concatenate([self._k_edge, edge_stiffness(self.points, self.tets[new])])
         numbers = self.cell_edges[cells]
         used = np.zeros(len(self.edges), dtype=bool)
         used[numbers] = True
         position = np.cumsum(used, dtype=np.int32) - 1  # of each used edge among the used ones: the rank np.unique gives
-        return self.edges[used], position[numbers], self._k_edge[cells]
+        return self.edges[used], position[numbers], self._k_edge[self._row[cells]]
 
     def _weights(self, r: Region, U: np.ndarray) -> np.ndarray:
         """Upwinded weights Wⱼₖ = max(−Lⱼₖ, 0) of the region's edges for the total U on its nodes."""
