@@ -44,7 +44,7 @@ def main():
              "the site counts converge (docs/convergence.md; docs/experiments.md, 'Counts and the finer "
              "column'). *sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary, and "
              "so every seeding event, as shipped: the change is the sites' discretization alone; run with "
-             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* judges it and says (sites). "
+             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* gives both verdicts (every organ; sites). "
              "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
@@ -70,12 +70,12 @@ def main():
             s_row = sites.get(r["quantity"], {})
             sites_fine = (f"{fmt(s_row['finer'])} ({s_row['convergence']})" if s_row.get("finer") is not None
                           else "" if r.get("convergence") == "no mesh" else "not run")
-            judged = s_row if s_row.get("finer") is not None else r
-            conv = {True: "yes", False: "**no**", None: "", "noise": "within noise"}[judged.get("converged")]
-            if judged is s_row and conv:
-                conv += " (sites)"
+            verdict = {True: "yes", False: "**no**", None: "", "noise": "within noise"}
+            conv = verdict[r.get("converged")]
+            if s_row.get("finer") is not None:  # both finer levels: both verdicts
+                conv = f"{conv or '—'}; sites: {verdict[s_row.get('converged')]}"
             mark = ""
-            if r.get("note") and (r["in_range"] is False or judged.get("converged") is False or r["kind"] != "reported"):
+            if r.get("note") and (r["in_range"] is False or False in (r.get("converged"), s_row.get("converged")) or r["kind"] != "reported"):
                 notes.append(r["note"])
                 mark = f" [{len(notes)}]"
             lines.append(f"| {res['title']} | {r['quantity']}{mark} | {r['published']} | {fmt(r['model'])} | {ci} | "

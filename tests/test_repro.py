@@ -92,7 +92,8 @@ def test_prediction_polyclonality_falls_with_segregation_and_rises_with_cluster_
 
 def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
     """--finer sites refines the sites alone: the primary, its shedding and every seeding event are those of the
-    shipped run of the same seed, so the finer column is the sites' discretization alone."""
+    shipped run of the same seed while no step is rejected (one dt for all organs: a rejection redraws the
+    shedding, which the scripts detect and label "seeding differs"; docs/experiments.md)."""
     import h5py
     import numpy as np
 
