@@ -27,20 +27,22 @@ meshes: install
 	$(PY) scripts/make_meshes.py --out meshes
 
 # Reproduce the published numbers and the paper's experiments on seed ensembles, then rebuild
-# docs/published_vs_model.md. The default scenario and the injection arms (tail vein, dish): 8 mice each, the first
-# FINER (ARMS_FINER) of them also one level finer, and for the default scenario the first SITES_FINER with only the
-# sites finer (the same seeding events: the sites' discretization alone; results in <name>-finer-sites); the variants (controls, two colors): VARIANT_SEEDS mice, the first
-# VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice. The defaults are what
-# docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g. `make repro FINER=8 ARMS_FINER=8
-# VARIANT_SEEDS=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 CONTROLS=` (CONTROLS empty: every control). Runs are kept in
-# results/repro/runs and shared by the scripts, so a re-run adds only what is missing (delete that folder after
-# changing the code).
+# docs/published_vs_model.md. The default scenario and the injection arms (tail vein, dish): 8 mice each, the
+# first FINER (ARMS_FINER) of them also one level finer, and for the default scenario the first SITES_FINER with
+# only the sites finer (the primary as shipped; results in <name>-finer-sites). The variants (controls, two
+# colors): VARIANT_SEEDS mice, the first VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice.
+# The defaults are what docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g. `make repro
+# FINER=8 ARMS_FINER=8 VARIANT_SEEDS=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 CONTROLS= PREDICTION_GRID=` (empty:
+# every control, the full grid). Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds
+# only what is missing (delete that folder after changing the code).
 FINER ?= 2
 SITES_FINER ?= 2
 ARMS_FINER ?= 1
 VARIANT_SEEDS ?= 4
 VARIANT_FINER ?= 0
 PREDICTION_SEEDS ?= 2
+# the prediction maps' grid (empty: the script's full grid, sector repeats 8 4 2 1 × α 4 3 2; α = 2 runs hold ~9 GiB each)
+PREDICTION_GRID ?= --repeats 1 --exponents 4 3
 CONTROLS ?= singles clusters5 sectors segregation0.5 k14_0.9 k14_0.5
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
 REPRO_ARMS := experiment_tail_vein experiment_ex_vivo
@@ -56,7 +58,8 @@ repro: install
 			--out ../results/repro/$${s#*_}-finer-sites || exit 1; done && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
-		for s in repro_therapy repro_prediction; do ../$(PY) $$s.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 || exit 1; done
+		../$(PY) repro_therapy.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 && \
+		../$(PY) repro_prediction.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 $(PREDICTION_GRID)
 	$(PY) scripts/published_table.py
 
 # The experiments of Cheung et al. 2016 alone (docs/experiments.md; their runs are shared with `make repro`).

@@ -43,8 +43,9 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
                        "finer (adaptive element sizes halved) for the convergence column (default: N; 0: none)")
         p.add_argument("--finer", choices=FINER, default="all", help="what the finer level refines: every organ "
                        "(all: the primary too, whose shedding then changes and with it every later random draw: a "
-                       "finer seed is another mouse) or the sites only (the same seeding events, so the change is "
-                       "the sites' discretization alone; default: all)")
+                       "finer seed is another mouse) or the sites only (the primary as shipped: the same seeding "
+                       "events unless a finer site makes the shared time step reject a step, which is checked and "
+                       "reported; default: all)")
         p.add_argument("--workers", type=int, default=None, help="runs at once (default: one per core)")
     return p
 
