@@ -87,16 +87,13 @@ def measure(job: dict) -> dict:
 def _steady_rss_mib() -> float:
     """Resident memory with the run's state alive but its temporaries given back (gc, then glibc's malloc_trim
     where there is one): what an organ holds between steps."""
-    import ctypes
     import gc
 
     from benchmarks.machine import rss_mib
+    from pdemet.resources import give_back_freed_memory
 
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    give_back_freed_memory()
     return rss_mib()["rss_mib"]
 
 

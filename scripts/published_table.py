@@ -51,6 +51,7 @@ def main():
              "| experiment | quantity | published | model | 95 % CI | seeds | finer, every organ (change) | finer, sites only "
              "(change) | converged | kind | in range | source |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    verdict = {True: "yes", False: "**no**", None: "", "noise": "within noise"}
     notes, found = [], 0
     for name in ORDER:
         path = args.results / name / "result.json"
@@ -70,12 +71,12 @@ def main():
             s_row = sites.get(r["quantity"], {})
             sites_fine = (f"{fmt(s_row['finer'])} ({s_row['convergence']})" if s_row.get("finer") is not None
                           else "" if r.get("convergence") == "no mesh" else "not run")
-            verdict = {True: "yes", False: "**no**", None: "", "noise": "within noise"}
             conv = verdict[r.get("converged")]
             if s_row.get("finer") is not None:  # both finer levels: both verdicts
                 conv = f"{conv or '—'}; sites: {verdict[s_row.get('converged')]}"
             mark = ""
-            if r.get("note") and (r["in_range"] is False or False in (r.get("converged"), s_row.get("converged")) or r["kind"] != "reported"):
+            not_converged = False in (r.get("converged"), s_row.get("converged"))
+            if r.get("note") and (r["in_range"] is False or not_converged or r["kind"] != "reported"):
                 notes.append(r["note"])
                 mark = f" [{len(notes)}]"
             lines.append(f"| {res['title']} | {r['quantity']}{mark} | {r['published']} | {fmt(r['model'])} | {ci} | "

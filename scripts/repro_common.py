@@ -272,8 +272,7 @@ def set_finer(r: dict, fine: float, base: float, seeds: int, change_ci=None, wha
     fine, base = float(fine), float(base)
     rel = 0.0 if fine == base else (fine - base) / abs(base) if base else math.inf  # (equal: also both infinite)
     converged = bool(abs(rel) <= CONVERGED_REL)
-    label = f"{seeds} seeds" + (f", {'sites only' if what == 'sites' else what}" if isinstance(what, str)
-                                 and what.startswith("sites") else "")
+    label = f"{seeds} seeds" + {"sites": ", sites only", "sites, seeding differs": ", sites, seeding differs"}.get(what, "")
     text = f"{rel:+.1%} ({label})"
     if change_ci is not None and base:
         lo, hi = (c / abs(base) for c in change_ci)
@@ -307,26 +306,26 @@ def census_record(run) -> dict:
 def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict | None = None) -> tuple[dict, dict]:
     """{seed: census_record} at the shipped resolution and one level finer (see :func:`seed_lists`), of the
     default scenario or ``base`` with ``overrides`` (see :func:`ensemble`)."""
+    from pdemet.output.layout import SEEDING
+    from pdemet.output.seeding import same_log
+
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
     what = getattr(args, "finer", "all")
-    shipped, finer = ({r.summary["seed"]: {**census_record(r), "finer": fine}
-                       for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}
-                      for s, fine in ((seeds, False), (finer_seeds, what)))
-    if what == "sites":
-        for s, rec in finer.items():
-            if not same_seeding(rec, shipped[s]):
-                # one dt for all organs: a step the finer sites rejected integrates the primary differently
-                print(f"{tag} seed {s}: the sites-only finer run seeded differently from the shipped one; its "
-                      "change is judged as a different mouse's")
-                rec["finer"] = "sites, seeding differs"
+    shipped_runs, finer_runs = ({r.summary["seed"]: r
+                                 for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}
+                                for s, fine in ((seeds, False), (finer_seeds, what)))
+    shipped = {s: {**census_record(r), "finer": False} for s, r in shipped_runs.items()}
+    finer = {}
+    for s, r in finer_runs.items():
+        kind = what
+        if what == "sites" and not same_log(r.path / SEEDING, shipped_runs[s].path / SEEDING):
+            # one dt for all organs: a step the finer sites rejected integrates the primary differently
+            print(f"{tag} seed {s}: the sites-only finer run seeded differently from the shipped one; its "
+                  "change is judged as a different mouse's")
+            kind = "sites, seeding differs"
+        finer[s] = {**census_record(r), "finer": kind}
     return shipped, finer
-
-
-def same_seeding(a: dict, b: dict) -> bool:
-    """Whether two census records saw the same surviving seeding events in every site (sizes and clone counts)."""
-    return a["arrests"].keys() == b["arrests"].keys() and all(
-        np.array_equal(a["arrests"][o][k], b["arrests"][o][k]) for o in a["arrests"] for k in ("size", "n_clones"))
 
 
 def foci_of(rec: dict, organs=None) -> list[dict]:

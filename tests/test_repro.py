@@ -94,8 +94,8 @@ def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
     """--finer sites refines the sites alone: the primary, its shedding and every seeding event are those of the
     shipped run of the same seed while no step is rejected (one dt for all organs: a rejection redraws the
     shedding, which the scripts detect and label "seeding differs"; docs/experiments.md)."""
-    import h5py
-    import numpy as np
+    from pdemet.output.layout import SEEDING
+    from pdemet.output.seeding import read_seeding, same_log
 
     script = ROOT / "scripts" / "repro_polyclonal.py"
     r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path), "--runs", str(runs),
@@ -104,10 +104,6 @@ def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads((tmp_path / "result.json").read_text())["rows"]
     assert all("sites only" in row["convergence"] for row in rows), [row["convergence"] for row in rows]
-    logs = [next((runs / tag / "members").glob("*_s001/seeding.h5")) for tag in ("default-quick", "default-quick-finer-sites")]
-    events = []
-    for path in logs:
-        with h5py.File(path) as f:
-            events.append({k: f["events"][k][()] for k in f["events"]})
-    assert len(events[0]["time"]) > 1000 and events[0].keys() == events[1].keys()
-    assert all(np.array_equal(events[0][k], events[1][k]) for k in events[0])
+    logs = [next((runs / tag / "members").glob(f"*_s001/{SEEDING}")) for tag in ("default-quick", "default-quick-finer-sites")]
+    assert len(read_seeding(logs[0])["columns"]["time"]) > 1000
+    assert same_log(*logs)
