@@ -17,7 +17,8 @@ from pdemet.simulation import Simulation
 from conftest import run_cli
 
 
-def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None, t_end=2.0, seed=5, K=4):
+def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None, t_end=2.0, seed=5, K=4,
+                  draws="per_step"):
     tissue = {"box": [3.0, 3.0, 1.5], "cells": [6, 6, 3]}
     primary = dict(tissue, role="primary", diffusion=0.01,
                    initial={"shape": "ball", "center": [1.5, 1.5, 0.75], "radius": 1.0, "density": 5.0e5,
@@ -29,7 +30,7 @@ def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None
         if growth:
             organ["growth_rate"] = 0.2
     flux = {"mode": mode, "shedding_rate": 0.02, "shedding_weight": "uniform",
-            "survival": {"single": 0.01, "exponent": 2.0}}
+            "survival": {"single": 0.01, "exponent": 2.0}, **({"draws": draws} if draws != "per_step" else {})}
     if size:
         flux["sizes"] = {"kind": "fixed", "size": size, "max_size": max(size, 2)}
     return {
@@ -44,15 +45,18 @@ def initial_cells(sim):
     return sum(sim.total_cells(o) for o in sim.organs)
 
 
-@pytest.mark.parametrize("mode", ["stochastic", "mean_field"])
-def test_every_cell_is_accounted_for(mode):
-    sim = Simulation.from_dict(flux_scenario(mode=mode, growth=False, t_end=3.0))
+@pytest.mark.parametrize("mode, draws", [("stochastic", "per_step"), ("stochastic", "per_cluster"),
+                                         ("mean_field", "per_step")])
+def test_every_cell_is_accounted_for(mode, draws):
+    data = flux_scenario(mode=mode, growth=False, t_end=3.0, draws=draws)
+    data["cluster_flux"]["circulation"] = {"dissociation_rate": 3000.0}  # singles formed in the blood too
+    sim = Simulation.from_dict(data)
     before = initial_cells(sim)
     sim.run()
     after = sim.coupling.body_cells()
     c = sim.coupling.ledger["cells"]
     print(f"{mode}: body cells {before:.10g} -> {after:.10g}; ledger {c}")
-    assert c["shed"] > 1000
+    assert c["shed"] > 1000 and sim.coupling.ledger["clusters"]["formed_by_dissociation"] > 100
     assert abs(after - before) / before < 1e-9
     assert c["shed"] == pytest.approx(c["circulating"] + c["cleared_in_circulation"] + c["killed_in_circulation"]
                                       + c["arrested"], rel=1e-12)
@@ -66,9 +70,10 @@ def _poly_fraction_of_arrests(sim):
     return float(np.mean((counts > 0).sum(axis=1) >= 2)), len(counts)
 
 
-def test_polyclonal_fraction_of_clusters_matches_exact_probability():
+@pytest.mark.parametrize("draws", ["per_step", "per_cluster"])
+def test_polyclonal_fraction_of_clusters_matches_exact_probability(draws):
     """Intermixed primary, K = 4 equal clones, clusters of n = 3: P(≥ 2 clones) = 1 − K·K^(−n) = 0.9375."""
-    sim = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0))
+    sim = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0, draws=draws))
     sim.run()
     frac, n = _poly_fraction_of_arrests(sim)
     exact = 1 - 4 * 4.0 ** -3
@@ -76,7 +81,7 @@ def test_polyclonal_fraction_of_clusters_matches_exact_probability():
     print(f"polyclonal fraction of {n} arrested clusters: {frac:.4f} (exact {exact:.4f} ± {se:.4f})")
     assert n > 500
     assert abs(frac - exact) < 4 * se
-    seg = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0, mixing="sectors"))
+    seg = Simulation.from_dict(flux_scenario(size=3, growth=False, t_end=2.0, mixing="sectors", draws=draws))
     seg.run()
     frac_seg, n_seg = _poly_fraction_of_arrests(seg)
     print(f"segregated primary: {frac_seg:.4f} of {n_seg}")
@@ -102,7 +107,46 @@ def test_clearance_alone_gives_the_half_life_per_size():
         assert mf.Y.sum() == pytest.approx(0.5, rel=1e-10)
 
 
-def test_routing_fractions_are_reproduced_by_arrests():
+def _per_cluster_blood(cfg, sites, rng):
+    """A PerClusterCirculation and a function making Shed clusters with their own uniforms."""
+    from pdemet.flux.per_cluster import Fates, PerClusterCirculation
+
+    m = cfg.sizes.max_size
+    blood = PerClusterCirculation(cfg, sites, 1, m)
+
+    def clusters(comps, times):
+        shed = Shed.clusters(comps, times)
+        shed.fates = Fates(rng.random((len(comps), Fates.width(m))), m)
+        return shed
+    return blood, clusters
+
+
+def test_per_cluster_fates_give_the_half_life_and_the_dissociation_of_the_hazards():
+    """Fates drawn once at entry, exactly: the survivors after one half-life, and the singles left by a
+    dissociation hazard δ with clearance λ (P(dissociate before cleared) = δ/(δ + λ₂))."""
+    lam1, lam2, delta = math.log(2) / 0.02, math.log(2) / (0.02 * 2 ** -0.7), 50.0
+    cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=10),
+                            circulation=Circulation(clearance=PowerClearance(half_life_single=0.02,
+                                                                              half_life_exponent=0.7),
+                                                    dissociation_rate=delta))
+    rng, m = np.random.default_rng(0), 20000
+    blood, clusters = _per_cluster_blood(cfg, [], rng)
+    ledger = new_ledger([])
+    blood.step(0.0, 50.0, clusters(np.full((m, 1), 2), np.zeros(m)), ledger)  # until every cluster is gone
+    p = delta / (delta + lam2)
+    frac = ledger["clusters"]["dissociated"] / m
+    print(f"dissociated {frac:.4f} (exact {p:.4f})")
+    assert abs(frac - p) < 4 * math.sqrt(p * (1 - p) / m)
+    assert ledger["clusters"]["formed_by_dissociation"] == 2 * ledger["clusters"]["dissociated"]
+    assert len(blood.comps) == 0 and ledger["cells"]["cleared_in_circulation"] == 2 * m
+    single, clusters = _per_cluster_blood(cfg, [], rng)
+    single.step(0.0, math.log(2) / lam1, clusters(np.ones((m, 1), dtype=np.int64), np.zeros(m)), new_ledger([]))
+    left = len(single.comps) / m
+    assert abs(left - 0.5) < 4 * math.sqrt(0.25 / m), left
+
+
+@pytest.mark.parametrize("engine", ["per_step", "per_cluster"])
+def test_routing_fractions_are_reproduced_by_arrests(engine):
     n_max = 4
     routing = {"lung": SiteRouting(first_pass=True, arrest=PowerArrest(arrest_probability=0.02, arrest_size_exponent=2.0)),
                "liver": SiteRouting(blood_flow_fraction=0.25, arrest=PowerArrest(arrest_probability=0.05)),
@@ -111,10 +155,13 @@ def test_routing_fractions_are_reproduced_by_arrests():
     cfg = ClusterFluxConfig(enabled=True, sizes=SizeDistribution(max_size=n_max), circulation=circ,
                             routing=routing)
     rng = np.random.default_rng(1)
-    blood = StochasticCirculation(cfg, list(routing), 1, rng)
+    if engine == "per_step":
+        blood, clusters = StochasticCirculation(cfg, list(routing), 1, rng), Shed.clusters
+    else:
+        blood, clusters = _per_cluster_blood(cfg, list(routing), rng)
     for n in (1, 4):
         m = 40000
-        site = blood.step(0.0, 10.0, Shed.clusters(np.full((m, 1), n), np.zeros(m)), new_ledger(list(routing))).site
+        site = blood.step(0.0, 10.0, clusters(np.full((m, 1), n), np.zeros(m)), new_ledger(list(routing))).site
         # independent of pdemet's Hazards: the per-pass laws written out
         a_l = 1 - (1 - 0.02) ** (n ** 2)
         a_s = 1 - (1 - 0.05) ** n
@@ -138,6 +185,66 @@ def test_mean_field_matches_the_average_of_stochastic_runs():
     expected = mf.coupling.ledger["cells"]["seeded"]
     print(f"seeded cells: stochastic {mean:.1f} ± {se:.1f} (8 seeds), mean field {expected:.1f}")
     assert abs(mean - expected) < 4 * se + 1e-3 * expected
+
+
+def _points(sim):
+    c = sim.coupling.events.columns()
+    return {tuple(p) for p in np.round(np.stack([c["x"], c["y"], c["z"]], axis=1), 12)}, c
+
+
+def test_per_cluster_draws_seed_the_same_clusters_whatever_the_time_steps():
+    """Halving dt (as a rejected step or a finer mesh does) keeps every seeding event with per_cluster
+    draws, up to the O(dt) change of the shedding clock Λ; per_step draws make another mouse."""
+    runs = {}
+    for draws in ("per_step", "per_cluster"):
+        for dt in (0.25, 0.125):
+            data = flux_scenario(t_end=3.0, draws=draws)
+            data["simulation"]["dt"] = dt
+            sim = Simulation.from_dict(data)
+            sim.run()
+            runs[draws, dt] = _points(sim)
+    (a, ca), (b, cb) = runs["per_cluster", 0.25], runs["per_cluster", 0.125]
+    print(f"per_cluster: {len(a)} and {len(b)} arrests, {len(a & b)} at the same points; per_step: "
+          f"{len(runs['per_step', 0.25][0] & runs['per_step', 0.125][0])} at the same points")
+    assert len(a) > 10000 and len(a & b) >= 0.98 * max(len(a), len(b))
+    assert len(runs["per_step", 0.25][0] & runs["per_step", 0.125][0]) < 0.01 * len(a)
+    # the same clusters: at a shared point, the same size, clones and fate (a few differ where the primary's
+    # state, which changes with dt, picks another node or caps a cluster at the whole cells there); times
+    # within a step
+    ia = {p: i for i, p in enumerate(zip(*(np.round(ca[k], 12) for k in "xyz")))}
+    ib = {p: i for i, p in enumerate(zip(*(np.round(cb[k], 12) for k in "xyz")))}
+    shared = sorted(set(ia) & set(ib))
+    ra, rb = np.array([ia[p] for p in shared]), np.array([ib[p] for p in shared])
+    for key in ("size", "survived", "organ", "clones"):
+        same = (ca[key][ra] == cb[key][rb]).reshape(len(ra), -1).all(axis=1)
+        assert same.mean() > 0.99, (key, same.mean())
+    assert np.max(np.abs(ca["time"][ra] - cb["time"][rb])) < 0.25
+
+
+def test_per_cluster_draws_resume_exactly(tmp_path, monkeypatch):
+    """A run interrupted after its checkpoint and resumed writes the uninterrupted run's seeding log."""
+    import os
+    import signal
+
+    from pdemet.flux.coupling import ClusterFlux
+    from pdemet.output.seeding import same_log
+
+    data = flux_scenario(t_end=2.0, draws="per_cluster")
+    data["cluster_flux"]["circulation"] = {"dissociation_rate": 3000.0}
+    Simulation.from_dict(data).run(out=tmp_path / "ref")
+    after_step = ClusterFlux.after_step
+
+    def interrupt_at_one_day(self, t, dt):
+        after_step(self, t, dt)
+        if t < 1.0 <= t + dt:
+            os.kill(os.getpid(), signal.SIGINT)  # the run's interrupt flag ends it with a checkpoint
+    monkeypatch.setattr(ClusterFlux, "after_step", interrupt_at_one_day)
+    with pytest.raises(KeyboardInterrupt):  # the run ends as "interrupted", its checkpoint at the last step
+        Simulation.from_dict(data).run(out=tmp_path / "run", checkpoint_every=0.5)
+    monkeypatch.setattr(ClusterFlux, "after_step", after_step)
+    Simulation.from_toml(tmp_path / "run" / "scenario.toml").run(out=tmp_path / "run", resume=True)
+    assert same_log(tmp_path / "ref" / "seeding.h5", tmp_path / "run" / "seeding.h5")
+    assert (tmp_path / "ref" / "census.csv").read_text() == (tmp_path / "run" / "census.csv").read_text()
 
 
 def test_same_seed_same_tables_on_one_and_two_ranks(tmp_path, write_toml):
@@ -238,8 +345,11 @@ def _injection_scenario(**injection):
     return data
 
 
-def test_an_injection_enters_the_blood_once_and_every_cell_is_accounted_for():
-    sim = Simulation.from_dict(_injection_scenario(fractions=[0, 1, 0, 0]))
+@pytest.mark.parametrize("draws", ["per_step", "per_cluster"])
+def test_an_injection_enters_the_blood_once_and_every_cell_is_accounted_for(draws):
+    data = _injection_scenario(fractions=[0, 1, 0, 0])
+    data["cluster_flux"]["draws"] = draws
+    sim = Simulation.from_dict(data)
     sim.run()
     c, k = sim.coupling.ledger["cells"], sim.coupling.ledger["clusters"]
     assert (c["injected"], k["injected"], c["shed"]) == (3000.0, 100.0, 0.0)
@@ -260,15 +370,17 @@ def test_an_injection_enters_the_blood_once_and_every_cell_is_accounted_for():
     ({"injection": {"cells": 100, "fractions": [1, 0]}}, r"injection.fractions: got 2 values, expected 4"),
     ({"injection": {"size": 2}}, r"injection.cells: missing"),
     ({"mode": "mean_field"}, r"cluster_flux.injection: an injection is a set of clusters: use mode"),
+    ({"mode": "mean_field", "draws": "per_cluster", "injection": None},
+     r"cluster_flux.draws: per_cluster draws are the random numbers of clusters: use mode"),
+    ({"draws": "each", "injection": None}, r"cluster_flux.draws: got 'each'"),
 ])
 def test_a_bad_injection_is_refused_in_one_line(change, match):
     from pdemet.errors import ScenarioError
 
     data = _injection_scenario()
-    if "injection" in change:
-        data["cluster_flux"]["injection"] = change["injection"]
-    else:
-        data["cluster_flux"].update(change)
+    data["cluster_flux"].update(change)
+    if data["cluster_flux"]["injection"] is None:
+        del data["cluster_flux"]["injection"]
     with pytest.raises(ScenarioError, match=match):
         Simulation.from_dict(data)
 

@@ -52,7 +52,15 @@ class ArrestPoints:
     def draw(self, rng, n: int) -> np.ndarray:
         """(n, 3) points; 4 random numbers each (one for the cell, three for the point in it)."""
         cell = rng.choice(len(self.p), size=n, p=self.p)
-        s, t, u = rng.random((3, n))
+        return self._inside(cell, *rng.random((3, n)))
+
+    def at(self, u: np.ndarray) -> np.ndarray:
+        """(n, 3) points from given uniforms u (n, 4): the cell by inverse transform, then the point in it."""
+        cdf = np.cumsum(self.p)
+        cell = np.minimum(np.searchsorted(cdf / cdf[-1], u[:, 0], side="right"), len(self.p) - 1)
+        return self._inside(cell, *u[:, 1:].T)
+
+    def _inside(self, cell, s, t, u) -> np.ndarray:
         # a uniform point in a tetrahedron from three uniform numbers (Rocchini & Cignoni 2000)
         fold = s + t > 1.0
         s, t = np.where(fold, 1.0 - s, s), np.where(fold, 1.0 - t, t)
@@ -94,26 +102,31 @@ class StochasticSeeding:
         self.rng, self.ledger, self.events = rng, ledger, events
 
     def arrive(self, arr: Arrivals) -> list[Founders]:
-        """Log every arrested cluster; the ones that survive, with their founder cells' positions."""
-        rng = self.rng
+        """Log every arrested cluster; the ones that survive, with their founder cells' positions. The
+        uniforms come from the clusters' own rows (``arr.fates``, per_cluster draws) or from the generator."""
+        rng, fates = self.rng, arr.fates
         sizes = arr.comps.sum(axis=1)
-        survived = rng.random(len(sizes)) < self.cfg.survival(sizes) if len(sizes) else np.zeros(0, bool)
+        u = fates.survival if fates is not None else rng.random(len(sizes)) if len(sizes) else np.zeros(0)
+        survived = u < self.cfg.survival(sizes)
         order = np.argsort(arr.times, kind="stable")
         at, site_idx, comps, sizes, survived = (arr.times[order], arr.site[order], arr.comps[order], sizes[order],
                                                 survived[order])
+        fates = fates[order] if fates is not None else None
         where = np.zeros((len(at), 3))
         for k, name in enumerate(self.names):  # all clusters of a site at once
             sel = np.flatnonzero(site_idx == k)
             if sel.size:
-                where[sel] = self.points[name].draw(rng, sel.size)
+                points = self.points[name]
+                where[sel] = points.draw(rng, sel.size) if fates is None else points.at(fates.arrest[sel])
         rows = self.events.append(at, site_idx, where, sizes, survived, comps)
         count_arrests(self.ledger, self.names, site_idx, sizes, survived)
         founders = []
         for k in np.flatnonzero(survived):
             name = self.names[site_idx[k]]
             n = int(sizes[k])
-            r = founder_radius(n, self.capacity[name]) * np.cbrt(rng.random(n))
-            z, phi = 2.0 * rng.random(n) - 1.0, 2.0 * math.pi * rng.random(n)
+            v = rng.random((3, n)) if fates is None else fates.positions(k, n).T
+            r = founder_radius(n, self.capacity[name]) * np.cbrt(v[0])
+            z, phi = 2.0 * v[1] - 1.0, 2.0 * math.pi * v[2]
             rho = np.sqrt(1.0 - z * z)
             pos = where[k] + r[:, None] * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
             founders.append(Founders(name, where[k], comps[k].copy(), pos, np.repeat(np.arange(self.K), comps[k]),

@@ -33,6 +33,7 @@ class Arrivals:
     site: np.ndarray | None = None      # (M,) index into the sites
     comps: np.ndarray | None = None     # (M, K) clone counts
     expected: np.ndarray | None = None  # (n_sites, N, K) expected arrested cells per size class and clone
+    fates: object | None = None         # per_cluster draws: each cluster's uniforms (flux/per_cluster.Fates)
 
 
 class Hazards:

@@ -79,6 +79,7 @@ class SiteRouting:
 class ClusterFluxConfig:
     enabled: bool = False
     mode: str = "stochastic"            # "stochastic" | "mean_field"
+    draws: str = "per_step"             # "per_step" | "per_cluster": whose random numbers (flux/per_cluster.py)
     shedding_rate: float = 1e-3         # 1/day: per-cell rate at unit weight
     shedding_weight: SheddingWeight = field(default_factory=Rim)
     sizes: SizeDistribution = field(default_factory=SizeDistribution)
@@ -93,7 +94,9 @@ class ClusterFluxConfig:
     injection: Injection | None = None  # a tail-vein bolus ([cluster_flux.injection]; flux/injection.py)
 
     def to_dict(self) -> dict:
-        return {"enabled": self.enabled, "mode": self.mode, "shedding_rate": self.shedding_rate,
+        # draws is written only when not the default, so that older scenarios keep their hash (and checkpoints)
+        draws = {"draws": self.draws} if self.draws != "per_step" else {}
+        return {"enabled": self.enabled, "mode": self.mode, **draws, "shedding_rate": self.shedding_rate,
                 "shedding_weight": self.shedding_weight.name, **self.shedding_weight.to_dict(),
                 "census_threshold": self.census_threshold,
                 "polyclonal_fraction": self.polyclonal_fraction, "focus_min_cells": self.focus_min_cells,
@@ -116,6 +119,7 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
     cfg = ClusterFluxConfig(
         enabled=t.boolean("enabled", True),
         mode=t.string("mode", "stochastic", ("stochastic", "mean_field")),
+        draws=t.string("draws", "per_step", ("per_step", "per_cluster")),
         shedding_rate=t.number("shedding_rate", 1e-3, nonneg=True, unit="1/day"),
         shedding_weight=read_law(t, "shedding_weight", "shedding_weight", "rim"),
         census_threshold=t.number("census_threshold", 1e-3, positive=True, maximum=1.0),
@@ -124,6 +128,9 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
         log_failed=t.string("log_failed", "all", LOG_FAILED),
         log_sample_every=t.number("log_sample_every", 100, integer=True, positive=True),
     )
+    if cfg.draws == "per_cluster" and cfg.mode != "stochastic":
+        fail("cluster_flux.draws", "per_cluster draws are the random numbers of clusters: use mode = "
+                                   "\"stochastic\", or remove draws")
     s = t.table("sizes")
     max_size = s.number("max_size", 50, integer=True, positive=True)
     cfg.sizes = SizeDistribution(read_law(s, "sizes", "kind", "power_law", {"max_size": max_size}), max_size)

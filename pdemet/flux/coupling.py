@@ -1,7 +1,9 @@
 """The cluster flux as a coupling of the organs: after every accepted step, shed → circulate → arrest → seed.
 
-All draws happen on rank 0 from one ``numpy.random.Generator`` seeded by ``simulation.seed``, on node
-arrays in the mesh's original numbering, so runs are identical on any number of ranks. The engine
+All draws happen on rank 0, seeded by ``simulation.seed``, on node arrays in the mesh's original
+numbering, so runs are identical on any number of ranks: from one ``numpy.random.Generator`` step by step
+(``draws = "per_step"``), or from streams where each cluster owns its random numbers whatever the time
+steps (``"per_cluster"``, flux/per_cluster.py). The engine
 (``mode``: stochastic events or the mean field) picks the shedding, circulation and seeding classes once;
 the step below is the same for both. In sites with adaptive resolution, surviving clusters wait
 (extravasating) until the site's next refinement, which makes the mesh fine around them first, so
@@ -16,6 +18,7 @@ from pdemet.flux.arrest import ArrestPoints, Founders, MeanFieldSeeding, Stochas
 from pdemet.flux.circulation import MeanFieldCirculation, StochasticCirculation
 from pdemet.flux.events import EventLog
 from pdemet.flux.ledger import efficiency, new_ledger
+from pdemet.flux.per_cluster import ClusterStreams, PerClusterCirculation, PerClusterShedding
 from pdemet.flux.shedding import MeanFieldShedding, StochasticShedding
 from pdemet.meshes.adapt import Targets
 
@@ -42,14 +45,21 @@ class ClusterFlux:
         self.pending: dict[str, list] = {s: [] for s in self.sites}  # founders waiting for their site's refinement
         self.ledger["cells"]["pending"] = 0.0
         self.stochastic = cfg.mode == "stochastic"
-        engine = StochasticCirculation if self.stochastic else MeanFieldCirculation
-        self.blood = engine(cfg, self.sites, self.K, self.rng)
+        self.streams = ClusterStreams(seed, cfg.sizes.max_size) if cfg.draws == "per_cluster" else None
+        if self.streams is not None:
+            self.blood = PerClusterCirculation(cfg, self.sites, self.K, cfg.sizes.max_size)
+        else:
+            engine = StochasticCirculation if self.stochastic else MeanFieldCirculation
+            self.blood = engine(cfg, self.sites, self.K, self.rng)
         if not self.rank0:
             return
         self.vasculature = {n: Vasculature(cfg.routing.get(n), *base_meshes[n]) for n in organs}
         capacity = {n: organs[n].capacity for n in organs}
-        if self.stochastic:
+        if self.streams is not None:
+            self.shedding = PerClusterShedding(cfg, capacity[primary], self.streams, self.ledger)
+        elif self.stochastic:
             self.shedding = StochasticShedding(cfg, capacity[primary], self.rng, self.ledger)
+        if self.stochastic:
             points = {s: ArrestPoints(self.vasculature[s], *base_meshes[s]) for s in self.sites}
             self.seeding = StochasticSeeding(cfg, points, capacity, self.K, self.rng, self.ledger, self.events)
         else:
@@ -64,7 +74,8 @@ class ClusterFlux:
         if self.rank0:
             shed = self.shedding.shed(t, dt, np.array(u), prim.weights, self.vasculature[self.primary](prim.points))
             if self.cfg.injection and self.cfg.injection.due(t, dt):  # a tail-vein bolus (flux/injection.py)
-                shed = self.cfg.injection.add(shed, self.K, self.rng, self.ledger)
+                shed = self.cfg.injection.add(shed, self.K, self.rng, self.ledger,
+                                              self.shedding if self.streams is not None else None)
             arriving = self.seeding.arrive(self.blood.step(t, dt, shed, self.ledger))
             removal = shed.removal
         self._apply(self.primary, removal)
@@ -158,13 +169,16 @@ class ClusterFlux:
             return None
         pending = {s: [{"center": f.center, "comps": f.comps, "positions": f.positions, "clone": f.clone,
                         "event": f.event} for f in fs] for s, fs in self.pending.items()}
+        streams = {"streams": self.streams.state()} if self.streams is not None else {}
         return {"rng": self.rng.bit_generator.state, "blood": self.blood.state(), "ledger": self.ledger,
-                "events": self.events.state(), "pending": pending}
+                "events": self.events.state(), "pending": pending, **streams}
 
     def set_state(self, state) -> None:
         if not self.rank0:
             return
         self.rng.bit_generator.state = state["rng"]
+        if self.streams is not None:
+            self.streams.set_state(state["streams"])
         self.blood.set_state(state["blood"])
         # The ledger and the event log are shared with the shedding and seeding objects: update in place.
         _update_nested(self.ledger, state["ledger"])

@@ -33,14 +33,19 @@ class Injection:
         """The injection happens in the step [t, t + dt)."""
         return t <= self.time < t + dt
 
-    def add(self, shed: Shed, n_clones: int, rng, ledger: dict) -> Shed:
-        """``shed`` with the injected clusters appended (stochastic engine), counted in the ledger."""
-        p = np.asarray(self.fractions, float) if self.fractions else np.full(n_clones, 1.0 / n_clones)
-        comps = rng.multinomial(self.size, p / p.sum(), size=self.clusters).astype(np.int64)
+    def add(self, shed: Shed, n_clones: int, rng, ledger: dict, per_cluster=None) -> Shed:
+        """``shed`` with the injected clusters appended (stochastic engine), counted in the ledger; their
+        clones from ``rng``, or with ``per_cluster`` draws from its stream of injected clusters."""
+        if per_cluster is None:
+            p = np.asarray(self.fractions, float) if self.fractions else np.full(n_clones, 1.0 / n_clones)
+            comps, fates = rng.multinomial(self.size, p / p.sum(), size=self.clusters).astype(np.int64), None
+        else:
+            comps, fates = per_cluster.inject(self, n_clones)
+            fates = shed.fates.concat(fates)
         ledger["cells"]["injected"] += float(comps.sum())
         ledger["clusters"]["injected"] += float(len(comps))
         return Shed(shed.removal, np.concatenate([shed.comps, comps]),
-                    np.concatenate([shed.times, np.full(len(comps), self.time)]))
+                    np.concatenate([shed.times, np.full(len(comps), self.time)]), fates=fates)
 
     def to_dict(self) -> dict:
         return {"time": self.time, "cells": self.cells, "size": self.size, "fractions": list(self.fractions)}

@@ -21,6 +21,7 @@ class Shed:
     comps: np.ndarray | None = None  # (M, K) clone counts of the shed clusters (stochastic)
     times: np.ndarray | None = None  # (M,) days: when each cluster entered the blood (stochastic)
     cells: np.ndarray | None = None  # (K,) expected shed cells (mean field)
+    fates: object | None = None      # per_cluster draws: each cluster's uniforms (flux/per_cluster.Fates)
 
     @classmethod
     def clusters(cls, comps, times) -> "Shed":

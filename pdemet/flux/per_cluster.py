@@ -1,0 +1,239 @@
+"""Random numbers owned by each cluster, not by the time step (``cluster_flux.draws = "per_cluster"``).
+
+With ``draws = "per_step"`` (the default) every coupling step draws from one generator: a step rejected by
+the error control, or a finer mesh that changes the step sizes, redraws every later event, so the seeding
+of a finer run is another mouse. Here
+
+- the shedding is a Poisson process in its own clock Λ(t) = ∫ (expected clusters per day) dt: cluster k
+  leaves when Λ crosses E₁ + … + E_k, the Eᵢ unit exponentials of one stream (the time-change
+  construction of an inhomogeneous Poisson process; Λ is integrated step by step, linear within a step);
+- everything else random about cluster k — its size, node and clones, its time in the blood and how it
+  ends there (its hazards are constant, so its fate is drawn once, exactly), its survival, arrest point
+  and founder positions, and the same for each single cell it may dissociate into — is row k of a second
+  stream: a fixed number of uniforms per cluster, used by inverse transforms;
+- injected clusters have a third stream (row j: the j-th injected cluster).
+
+So the k-th cluster is the same cluster whatever the steps. A finer site (which leaves the primary and the
+blood unchanged) seeds the same clusters at the same points, up to Λ's time discretization; a finer
+primary changes Λ by its own discretization error and the clones of a cluster (its node), not the sizes,
+fates or arrest points. The statistics are those of the per-step draws (tests/test_flux.py checks both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pdemet.flux.circulation import Arrivals, Hazards
+from pdemet.flux.shedding import Shed, _whole_cells_only, shed_fraction
+
+CHILD = 10  # uniforms of a dissociated single cell: life, outcome, survival, arrest point (4), position (3)
+
+
+@dataclass
+class Fates:
+    """Uniforms for what happens to clusters after they enter the blood, one row per cluster.
+
+    Columns: life, outcome, survival, arrest point (4), founder positions (3·max_size), then max_size
+    blocks of CHILD for the single cells the cluster would dissociate into (zeros for single cells).
+    """
+
+    u: np.ndarray
+    max_size: int
+
+    @classmethod
+    def width(cls, m: int) -> int:
+        return 7 + 3 * m + CHILD * m
+
+    @classmethod
+    def empty(cls, m: int) -> "Fates":
+        return cls(np.zeros((0, cls.width(m))), m)
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    def __getitem__(self, rows) -> "Fates":
+        return Fates(self.u[rows], self.max_size)
+
+    def concat(self, other: "Fates") -> "Fates":
+        return Fates(np.concatenate([self.u, other.u]), self.max_size)
+
+    life = property(lambda self: self.u[:, 0])
+    outcome = property(lambda self: self.u[:, 1])
+    survival = property(lambda self: self.u[:, 2])
+    arrest = property(lambda self: self.u[:, 3:7])
+
+    def positions(self, row: int, n: int) -> np.ndarray:
+        """(n, 3) uniforms for the founder positions of an n-cell cluster."""
+        return self.u[row, 7:7 + 3 * n].reshape(n, 3)
+
+    def children(self, comps: np.ndarray) -> tuple["Fates", np.ndarray]:
+        """The fates of the single cells the clusters (rows, clone counts ``comps``) dissociate into, in
+        clone order within each cluster, and each child's parent row."""
+        m, start = self.max_size, 7 + 3 * self.max_size
+        sizes = comps.sum(axis=1)
+        parent = np.repeat(np.arange(len(comps)), sizes)
+        j = np.arange(len(parent)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # the cell's index in its cluster
+        blocks = self.u[:, start:].reshape(len(self.u), m, CHILD)[parent, j]  # (cells, CHILD)
+        u = np.zeros((len(parent), self.width(m)))
+        u[:, :CHILD] = blocks  # life, outcome, survival, arrest (4), one position (3): the same columns
+        return Fates(u, m), parent
+
+
+class ClusterStreams:
+    """The three generators (shedding clock, shed clusters, injected clusters) and the clock's state."""
+
+    def __init__(self, seed: int, max_size: int):
+        self.m = max_size
+        clock, shed, injected = np.random.SeedSequence(seed).spawn(3)
+        self.clock, self.shed, self.injected = (np.random.default_rng(s) for s in (clock, shed, injected))
+        self.lam = 0.0                 # Λ so far (expected clusters)
+        self.upcoming = np.zeros(0)    # the next shedding thresholds in Λ, in order (drawn ahead)
+        self.last = 0.0                # the last threshold drawn
+
+    @property
+    def block(self) -> int:
+        """Uniforms per cluster row: size, node, the clone of each cell (max_size), then its Fates."""
+        return 2 + self.m + Fates.width(self.m)
+
+    def thresholds(self, end: float) -> np.ndarray:
+        """The thresholds in (Λ, end], consumed; Λ becomes end."""
+        while self.last <= end:
+            gaps = -np.log1p(-self.clock.random(max(64, 2 * len(self.upcoming))))
+            drawn = np.cumsum(np.concatenate([[self.last], gaps]))[1:]  # one left fold: chunking never matters
+            self.upcoming, self.last = np.concatenate([self.upcoming, drawn]), float(drawn[-1])
+        n = int(np.searchsorted(self.upcoming, end, side="right"))
+        fired, self.upcoming, self.lam = self.upcoming[:n], self.upcoming[n:], end
+        return fired
+
+    def state(self) -> dict:
+        return {"clock": self.clock.bit_generator.state, "shed": self.shed.bit_generator.state,
+                "injected": self.injected.bit_generator.state, "lam": self.lam, "upcoming": self.upcoming,
+                "last": self.last}
+
+    def set_state(self, s: dict) -> None:
+        for key in ("clock", "shed", "injected"):
+            getattr(self, key).bit_generator.state = s[key]
+        self.lam, self.last = float(s["lam"]), float(s["last"])
+        self.upcoming = np.asarray(s["upcoming"], dtype=float).reshape(-1)
+
+
+def clones_of_cells(u_cells: np.ndarray, sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """(M, K) clone counts: cell i of cluster r (i < sizes[r]) is the clone whose cumulative fraction first
+    exceeds u_cells[r, i] (a Multinomial(size, fractions) draw, one uniform per cell)."""
+    K = fractions.shape[1]
+    cdf = np.cumsum(fractions, axis=1)
+    cdf /= cdf[:, -1:]
+    clone = np.minimum((u_cells[:, :, None] >= cdf[:, None, :]).sum(axis=2), K - 1)
+    real = np.arange(u_cells.shape[1])[None, :] < sizes[:, None]
+    return np.stack([((clone == k) & real).sum(axis=1) for k in range(K)], axis=1).astype(np.int64)
+
+
+class PerClusterShedding:
+    """Shedding as a Poisson process in Λ; cluster k's size, node and clones from its row."""
+
+    def __init__(self, cfg, capacity: float, streams: ClusterStreams, ledger: dict):
+        self.cfg, self.capacity, self.streams, self.ledger = cfg, capacity, streams, ledger
+        self.cdf_size = np.cumsum(cfg.sizes.pmf())
+        self.mean_size = cfg.sizes.mean()
+
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
+        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v."""
+        s, K, M = self.streams, u.shape[0], self.cfg.sizes.max_size
+        cells = m * u
+        expected = shed_fraction(self.cfg, u, dt, self.capacity, vascular) * cells.sum(axis=0)
+        rate = expected.sum() / self.mean_size          # expected clusters over the step
+        lam0 = s.lam
+        fired = s.thresholds(lam0 + rate) if rate > 0 else np.zeros(0)
+        rows = s.shed.random((len(fired), s.block))
+        times = t + dt * (fired - lam0) / rate if len(fired) else np.zeros(0)
+        sizes = 1 + np.minimum(np.searchsorted(self.cdf_size / self.cdf_size[-1], rows[:, 0], side="right"), M - 1)
+        where = np.minimum(np.searchsorted(np.cumsum(expected) / max(expected.sum(), 1e-300), rows[:, 1],
+                                           side="right"), len(m) - 1).astype(np.int64)
+        local = u[:, where].T
+        local = np.where(local.sum(axis=1, keepdims=True) > 0, local, 1.0)
+        comps = clones_of_cells(rows[:, 2:2 + M], sizes, local)
+        _whole_cells_only(comps, where, np.floor(cells + 1e-9))
+        keep = comps.sum(axis=1) > 0
+        comps, times, where = comps[keep], times[keep], where[keep]
+        removal = np.zeros((len(m), K))
+        np.add.at(removal, where, -comps / m[where][:, None])
+        self.ledger["cells"]["shed"] += float(comps.sum())
+        self.ledger["clusters"]["shed"] += float(len(comps))
+        return Shed(removal, comps, times, fates=Fates(rows[keep, 2 + M:], M))
+
+    def inject(self, injection, n_clones: int) -> tuple[np.ndarray, Fates]:
+        """The clone counts and fates of an injection's clusters (row j: the j-th injected cluster)."""
+        M, n = self.cfg.sizes.max_size, injection.clusters
+        rows = self.streams.injected.random((n, self.streams.block))
+        p = np.asarray(injection.fractions, float) if injection.fractions else np.full(n_clones, 1.0 / n_clones)
+        comps = clones_of_cells(rows[:, 2:2 + M], np.full(n, injection.size), np.tile(p, (n, 1)))
+        return comps, Fates(rows[:, 2 + M:], M)
+
+
+class PerClusterCirculation:
+    """Every circulating cluster with its fate drawn once, when it enters: the time it leaves the blood
+    (exponential with the total hazard of its size) and how (∝ the hazards). Runs on one rank."""
+
+    def __init__(self, cfg, sites: list[str], n_clones: int, max_size: int):
+        self.h, self.K, self.m = Hazards(cfg, sites), n_clones, max_size
+        self.comps = np.zeros((0, n_clones), dtype=np.int64)
+        self.ends, self.outcome, self.fates = np.zeros(0), np.zeros(0, dtype=np.int64), Fates.empty(max_size)
+
+    def _fate(self, entry: np.ndarray, comps: np.ndarray, fates: Fates) -> tuple[np.ndarray, np.ndarray]:
+        h, sizes = self.h, comps.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            ends = entry - np.log1p(-fates.life) / h.total[sizes - 1]
+        cum = np.cumsum(h.table[sizes - 1], axis=1) / h.total[sizes - 1][:, None]
+        outcome = np.minimum((fates.outcome[:, None] >= cum).sum(axis=1), cum.shape[1] - 1)
+        return ends, outcome
+
+    def step(self, t: float, dt: float, shed: Shed, ledger: dict) -> Arrivals:
+        """Advance [t, t+dt]; the shed clusters enter at their times. Returns the clusters that arrested."""
+        h, t_end = self.h, t + dt
+        ends, outcome = self._fate(shed.times, shed.comps, shed.fates)
+        comps = np.concatenate([self.comps, shed.comps])
+        ends, outcome = np.concatenate([self.ends, ends]), np.concatenate([self.outcome, outcome])
+        fates = self.fates.concat(shed.fates)
+        arrived = []
+        while (fired := ends < t_end).any():
+            fc, fw, fo, ff = comps[fired], ends[fired], outcome[fired], fates[fired]
+            sizes = fc.sum(axis=1)
+            for key, col in (("cleared_in_circulation", h.OTHER), ("cleared_in_circulation", h.CLEAR),
+                             ("killed_in_circulation", h.KILL)):
+                sel = fo == col
+                ledger["cells"][key] += float(sizes[sel].sum())
+                ledger["clusters"][key] += float(sel.sum())
+            arrested = fo < len(h.sites)
+            arrived.append((fw[arrested], fo[arrested], fc[arrested], ff.u[arrested]))
+            # Dissociation: each cell goes on as a single from the moment its cluster broke up, with its own fate.
+            dis = fo == h.DISS
+            child_fates, parent = ff[dis].children(fc[dis])
+            clone = np.repeat(np.tile(np.arange(self.K), int(dis.sum())), fc[dis].ravel())
+            singles = np.zeros((len(clone), self.K), dtype=np.int64)
+            singles[np.arange(len(clone)), clone] = 1
+            child_ends, child_outcome = self._fate(fw[dis][parent], singles, child_fates)
+            ledger["clusters"]["dissociated"] += float(dis.sum())
+            ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
+            comps = np.concatenate([comps[~fired], singles])
+            ends, outcome = np.concatenate([ends[~fired], child_ends]), np.concatenate([outcome[~fired], child_outcome])
+            fates = fates[~fired].concat(child_fates)
+        self.comps, self.ends, self.outcome, self.fates = comps, ends, outcome, fates
+        ledger["cells"]["circulating"] = float(comps.sum())
+        ledger["clusters"]["circulating"] = float(len(comps))
+        if not arrived:
+            return Arrivals(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, self.K), dtype=np.int64),
+                            fates=Fates.empty(self.m))
+        return Arrivals(*(np.concatenate([a[i] for a in arrived]) for i in range(3)),
+                        fates=Fates(np.concatenate([a[3] for a in arrived]), self.m))
+
+    def state(self) -> dict:
+        return {"comps": self.comps.copy(), "ends": self.ends.copy(), "outcome": self.outcome.copy(),
+                "fates": self.fates.u.copy()}
+
+    def set_state(self, state) -> None:
+        self.comps = np.asarray(state["comps"], dtype=np.int64).reshape(-1, self.K)
+        self.ends = np.asarray(state["ends"], dtype=float).reshape(-1)
+        self.outcome = np.asarray(state["outcome"], dtype=np.int64).reshape(-1)
+        self.fates = Fates(np.asarray(state["fates"], dtype=float).reshape(-1, Fates.width(self.m)), self.m)
