@@ -46,8 +46,19 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
                        "finer seed is another mouse) or the sites only (the primary as shipped: the same seeding "
                        "events unless a finer site makes the shared time step reject a step, which is checked and "
                        "reported; default: all)")
+        p.add_argument("--draws", choices=DRAWS, default="per_step", help="cluster_flux.draws of every run: "
+                       "per_step (as shipped) or per_cluster (each cluster owns its random numbers, so a finer "
+                       "level seeds the same clusters; runs and results in folders ending -per-cluster)")
         p.add_argument("--workers", type=int, default=None, help="runs at once (default: one per core)")
     return p
+
+
+DRAWS = ("per_step", "per_cluster")  # what --draws sets (pdemet/flux/per_cluster.py)
+
+
+def draws_suffix(args) -> str:
+    """The folder suffix of --draws (runs and results): none for the shipped per_step draws."""
+    return "-per-cluster" if getattr(args, "draws", "per_step") == "per_cluster" else ""
 
 
 FINER = ("all", "sites")  # what --finer refines (see resolution_overrides)
@@ -68,7 +79,8 @@ def runs_root(args) -> Path:
 def out_dir(args, name) -> Path:
     """--out, else results/repro/<name>, or <name>-finer-sites with --finer sites (beside the every-organ
     results, which docs/published_vs_model.md shows in a column of their own)."""
-    out = args.out or RESULTS / (name + ("-finer-sites" if getattr(args, "finer", "all") == "sites" else ""))
+    out = args.out or RESULTS / (name + draws_suffix(args) +
+                                 ("-finer-sites" if getattr(args, "finer", "all") == "sites" else ""))
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -307,25 +319,39 @@ def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict |
     """{seed: census_record} at the shipped resolution and one level finer (see :func:`seed_lists`), of the
     default scenario or ``base`` with ``overrides`` (see :func:`ensemble`)."""
     from pdemet.output.layout import SEEDING
-    from pdemet.output.seeding import same_log
+    from pdemet.output.seeding import same_log, shared_survivors
 
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
     what = getattr(args, "finer", "all")
+    per_cluster = bool(draws_suffix(args))
+    if per_cluster:  # a key of the base (a sweep's overrides change only keys the base has)
+        base = copy.deepcopy(base if base is not None else default_scenario(args.quick))
+        base.setdefault("cluster_flux", {})["draws"] = "per_cluster"
+        tag += draws_suffix(args)
     shipped_runs, finer_runs = ({r.summary["seed"]: r
                                  for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}
                                 for s, fine in ((seeds, False), (finer_seeds, what)))
     shipped = {s: {**census_record(r), "finer": False} for s, r in shipped_runs.items()}
     finer = {}
     for s, r in finer_runs.items():
-        kind = what
-        if what == "sites" and not same_log(r.path / SEEDING, shipped_runs[s].path / SEEDING):
-            # one dt for all organs: a step the finer sites rejected integrates the primary differently
+        kind, a, b = what, r.path / SEEDING, shipped_runs[s].path / SEEDING
+        shared, same_clones = shared_survivors(b, a), shared_survivors(b, a, clones=True)
+        print(f"{tag} seed {s}: {shared:.2%} of the shipped run's surviving arrests also in the finer run "
+              f"(same point and size; {same_clones:.2%} also with the same clones)")
+        # per_step: one dt for all organs, so a step the finer sites rejected redraws every later event;
+        # per_cluster: the same clusters up to the shedding clock's time discretization
+        same = shared >= SAME_SEEDING if per_cluster else same_log(a, b)
+        if what == "sites" and not same:
             print(f"{tag} seed {s}: the sites-only finer run seeded differently from the shipped one; its "
                   "change is judged as a different mouse's")
             kind = "sites, seeding differs"
-        finer[s] = {**census_record(r), "finer": kind}
+        finer[s] = {**census_record(r), "finer": kind, "shared_seeding": shared, "shared_clones": same_clones}
     return shipped, finer
+
+
+SAME_SEEDING = 0.99  # per_cluster draws: a finer run "seeds the same" when this share of survivors coincides
+# (point and size: the same clusters; their clones may differ where a rejected step changed the primary's state)
 
 
 def foci_of(rec: dict, organs=None) -> list[dict]:

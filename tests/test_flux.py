@@ -109,14 +109,14 @@ def test_clearance_alone_gives_the_half_life_per_size():
 
 def _per_cluster_blood(cfg, sites, rng):
     """A PerClusterCirculation and a function making Shed clusters with their own uniforms."""
-    from pdemet.flux.per_cluster import Fates, PerClusterCirculation
+    from pdemet.flux.per_cluster import COLS, SHED, Fates, PerClusterCirculation, cluster_key
 
-    m = cfg.sizes.max_size
-    blood = PerClusterCirculation(cfg, sites, 1, m)
+    blood, made = PerClusterCirculation(cfg, sites, 1, run=7), [0]
 
     def clusters(comps, times):
         shed = Shed.clusters(comps, times)
-        shed.fates = Fates(rng.random((len(comps), Fates.width(m))), m)
+        shed.fates = Fates(rng.random((len(comps), COLS)), cluster_key(SHED, made[0] + np.arange(len(comps))), 7)
+        made[0] += len(comps)
         return shed
     return blood, clusters
 
@@ -173,10 +173,11 @@ def test_routing_fractions_are_reproduced_by_arrests(engine):
         assert np.all(np.abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / m) + 1e-12)
 
 
-def test_mean_field_matches_the_average_of_stochastic_runs():
+@pytest.mark.parametrize("draws", ["per_step", "per_cluster"])
+def test_mean_field_matches_the_average_of_stochastic_runs(draws):
     seeded = []
     for seed in range(8):
-        sim = Simulation.from_dict(flux_scenario(growth=False, t_end=1.0, seed=seed))
+        sim = Simulation.from_dict(flux_scenario(growth=False, t_end=1.0, seed=seed, draws=draws))
         sim.run()
         seeded.append(sim.coupling.ledger["cells"]["seeded"])
     mf = Simulation.from_dict(flux_scenario(mode="mean_field", growth=False, t_end=1.0))

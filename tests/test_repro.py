@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -107,3 +108,43 @@ def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
     logs = [next((runs / tag / "members").glob(f"*_s001/{SEEDING}")) for tag in ("default-quick", "default-quick-finer-sites")]
     assert len(read_seeding(logs[0])["columns"]["time"]) > 1000
     assert same_log(*logs)
+
+
+def test_per_cluster_draws_keep_the_seeding_at_every_finer_level(tmp_path, runs):
+    """--draws per_cluster: each cluster owns its random numbers, so a finer level seeds the same clusters —
+    with the sites finer (the primary as shipped) and with every organ finer (a finer primary changes the
+    shedding clock by its discretization error and the clones of a cluster, not its size, fate or arrest point)."""
+    from pdemet.output.layout import SEEDING
+    from pdemet.output.seeding import read_seeding, shared_survivors
+
+    script = ROOT / "scripts" / "repro_polyclonal.py"
+    for finer in ("sites", "all"):
+        r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path / finer), "--runs", str(runs),
+                            "--seeds", "1", "--finer-seeds", "1", "--finer", finer, "--draws", "per_cluster"],
+                           capture_output=True, text=True, timeout=900, cwd=ROOT / "scripts")
+        assert r.returncode == 0, r.stderr[-2000:]
+        rows = {row["quantity"]: row for row in json.loads((tmp_path / finer / "result.json").read_text())["rows"]}
+        if finer == "sites":
+            assert all("sites only" in row["convergence"] for row in rows.values())
+        survivors = rows["fraction of surviving lung arrests that are clusters (n ≥ 2)"]
+        assert survivors["finer"] == pytest.approx(survivors["model"], rel=0.02), survivors
+    shipped, *finer = (next((runs / tag / "members").glob(f"*_s001/{SEEDING}"))
+                       for tag in ("default-per-cluster-quick", "default-per-cluster-quick-finer-sites",
+                                   "default-per-cluster-quick-finer"))
+    assert read_seeding(shipped)["columns"]["survived"].sum() > 100
+    assert shared_survivors(shipped, finer[0]) >= 0.99
+    # every organ finer: the same clusters land at the same points with the same sizes; clones may differ
+    same_points = _shared_points(shipped, finer[1])
+    print(f"every organ finer: {same_points:.1%} of the surviving arrests at the same points")
+    assert same_points >= 0.95
+
+
+def _shared_points(a, b) -> float:
+    from pdemet.output.seeding import read_seeding
+
+    def keys(path):
+        c = read_seeding(path)["columns"]
+        m = c["survived"].astype(bool)
+        return set(zip(*(np.round(c[k][m], 9).tolist() for k in "xyz"), c["size"][m].tolist()))
+    x = keys(a)
+    return len(x & keys(b)) / len(x)

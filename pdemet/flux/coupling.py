@@ -47,7 +47,7 @@ class ClusterFlux:
         self.stochastic = cfg.mode == "stochastic"
         self.streams = ClusterStreams(seed, cfg.sizes.max_size) if cfg.draws == "per_cluster" else None
         if self.streams is not None:
-            self.blood = PerClusterCirculation(cfg, self.sites, self.K, cfg.sizes.max_size)
+            self.blood = PerClusterCirculation(cfg, self.sites, self.K, self.streams.run)
         else:
             engine = StochasticCirculation if self.stochastic else MeanFieldCirculation
             self.blood = engine(cfg, self.sites, self.K, self.rng)

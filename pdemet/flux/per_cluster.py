@@ -7,11 +7,13 @@ of a finer run is another mouse. Here
 - the shedding is a Poisson process in its own clock Λ(t) = ∫ (expected clusters per day) dt: cluster k
   leaves when Λ crosses E₁ + … + E_k, the Eᵢ unit exponentials of one stream (the time-change
   construction of an inhomogeneous Poisson process; Λ is integrated step by step, linear within a step);
-- everything else random about cluster k — its size, node and clones, its time in the blood and how it
-  ends there (its hazards are constant, so its fate is drawn once, exactly), its survival, arrest point
-  and founder positions, and the same for each single cell it may dissociate into — is row k of a second
-  stream: a fixed number of uniforms per cluster, used by inverse transforms;
-- injected clusters have a third stream (row j: the j-th injected cluster).
+- its size, node and clones, its time in the blood and how it ends there (its hazards are constant, so
+  its fate is drawn once, exactly), its survival and arrest point are row k of a second stream (a fixed
+  number of uniforms per cluster, used by inverse transforms);
+- the founder positions of a cluster of n ≥ 2 cells and the fates of the n single cells it may dissociate
+  into come from its own counter-based generator (Philox keyed by the run and k; Salmon et al. 2011),
+  made only for the few clusters that survive or dissociate;
+- injected clusters have a stream of their own (row j: the j-th injected cluster).
 
 So the k-th cluster is the same cluster whatever the steps. A finer site (which leaves the primary and the
 blood unchanged) seeds the same clusters at the same points, up to Λ's time discretization; a finer
@@ -28,74 +30,90 @@ import numpy as np
 from pdemet.flux.circulation import Arrivals, Hazards
 from pdemet.flux.shedding import Shed, _whole_cells_only, shed_fraction
 
-CHILD = 10  # uniforms of a dissociated single cell: life, outcome, survival, arrest point (4), position (3)
+COLS = 10   # uniforms of a cluster's fate: life, outcome, survival, arrest point (4), position of a single (3)
+SHED, INJECTED = 0, 1  # the streams a cluster comes from (part of its key)
+
+
+def cluster_key(stream: int, k: np.ndarray) -> np.ndarray:
+    """The identity of the k-th cluster of a stream, as the second word of its Philox key."""
+    return (np.uint64(stream) << np.uint64(56)) | np.asarray(k, dtype=np.uint64)
 
 
 @dataclass
 class Fates:
-    """Uniforms for what happens to clusters after they enter the blood, one row per cluster.
+    """Uniforms for what happens to clusters after they enter the blood, one row per cluster (columns: see
+    COLS), with each cluster's key (−1: a single cell formed by dissociation, which needs no generator)."""
 
-    Columns: life, outcome, survival, arrest point (4), founder positions (3·max_size), then max_size
-    blocks of CHILD for the single cells the cluster would dissociate into (zeros for single cells).
-    """
+    u: np.ndarray    # (M, COLS)
+    key: np.ndarray  # (M,) uint64 Philox key word; 2**64 − 1 for the singles of a dissociation
+    run: int         # the run's Philox key word (from simulation.seed)
 
-    u: np.ndarray
-    max_size: int
-
-    @classmethod
-    def width(cls, m: int) -> int:
-        return 7 + 3 * m + CHILD * m
+    NONE = np.uint64(2 ** 64 - 1)
 
     @classmethod
-    def empty(cls, m: int) -> "Fates":
-        return cls(np.zeros((0, cls.width(m))), m)
+    def empty(cls, run: int) -> "Fates":
+        return cls(np.zeros((0, COLS)), np.zeros(0, dtype=np.uint64), run)
 
     def __len__(self) -> int:
         return len(self.u)
 
     def __getitem__(self, rows) -> "Fates":
-        return Fates(self.u[rows], self.max_size)
+        return Fates(self.u[rows], self.key[rows], self.run)
 
     def concat(self, other: "Fates") -> "Fates":
-        return Fates(np.concatenate([self.u, other.u]), self.max_size)
+        return Fates(np.concatenate([self.u, other.u]), np.concatenate([self.key, other.key]), self.run)
 
     life = property(lambda self: self.u[:, 0])
     outcome = property(lambda self: self.u[:, 1])
     survival = property(lambda self: self.u[:, 2])
     arrest = property(lambda self: self.u[:, 3:7])
 
+    def _own(self, row: int, n: int) -> np.ndarray:
+        """The 13·n uniforms of an n-cell cluster's own generator: 3n founder positions, 10n for its singles."""
+        key = np.array([self.run, self.key[row]], dtype=np.uint64)
+        return np.random.Generator(np.random.Philox(key=key)).random(13 * n)
+
     def positions(self, row: int, n: int) -> np.ndarray:
         """(n, 3) uniforms for the founder positions of an n-cell cluster."""
-        return self.u[row, 7:7 + 3 * n].reshape(n, 3)
+        return self.u[row, 7:10].reshape(1, 3) if n == 1 else self._own(row, n)[:3 * n].reshape(n, 3)
 
     def children(self, comps: np.ndarray) -> tuple["Fates", np.ndarray]:
-        """The fates of the single cells the clusters (rows, clone counts ``comps``) dissociate into, in
-        clone order within each cluster, and each child's parent row."""
-        m, start = self.max_size, 7 + 3 * self.max_size
+        """The fates of the single cells the clusters (rows, clone counts ``comps``, ≥ 2 cells each)
+        dissociate into, in clone order within each cluster, and each one's parent row."""
         sizes = comps.sum(axis=1)
         parent = np.repeat(np.arange(len(comps)), sizes)
-        j = np.arange(len(parent)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # the cell's index in its cluster
-        blocks = self.u[:, start:].reshape(len(self.u), m, CHILD)[parent, j]  # (cells, CHILD)
-        u = np.zeros((len(parent), self.width(m)))
-        u[:, :CHILD] = blocks  # life, outcome, survival, arrest (4), one position (3): the same columns
-        return Fates(u, m), parent
+        u = [self._own(r, int(n))[3 * n:].reshape(n, COLS) for r, n in enumerate(sizes)]
+        u = np.concatenate(u) if u else np.zeros((0, COLS))
+        return Fates(u, np.full(len(u), self.NONE, dtype=np.uint64), self.run), parent
 
 
 class ClusterStreams:
-    """The three generators (shedding clock, shed clusters, injected clusters) and the clock's state."""
+    """The generators of the shedding clock, the shed and the injected clusters, and the clock's state."""
 
     def __init__(self, seed: int, max_size: int):
         self.m = max_size
-        clock, shed, injected = np.random.SeedSequence(seed).spawn(3)
+        clock, shed, injected, run = np.random.SeedSequence(seed).spawn(4)
         self.clock, self.shed, self.injected = (np.random.default_rng(s) for s in (clock, shed, injected))
+        self.run = int(run.generate_state(1, np.uint64)[0])  # first word of every cluster's Philox key
         self.lam = 0.0                 # Λ so far (expected clusters)
         self.upcoming = np.zeros(0)    # the next shedding thresholds in Λ, in order (drawn ahead)
         self.last = 0.0                # the last threshold drawn
+        self.drawn = [0, 0]            # rows drawn from the shed and the injected streams
 
     @property
     def block(self) -> int:
-        """Uniforms per cluster row: size, node, the clone of each cell (max_size), then its Fates."""
-        return 2 + self.m + Fates.width(self.m)
+        """Uniforms per cluster row: size, node, the clone of each cell (max_size), then its fate (COLS)."""
+        return 2 + self.m + COLS
+
+    def rows(self, stream: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next n rows of a stream and the keys of their clusters."""
+        gen = self.shed if stream == SHED else self.injected
+        keys = cluster_key(stream, self.drawn[stream] + np.arange(n))
+        self.drawn[stream] += n
+        return gen.random((n, self.block)), keys
+
+    def fates(self, rows: np.ndarray, keys: np.ndarray) -> Fates:
+        return Fates(rows[:, 2 + self.m:], keys, self.run)
 
     def thresholds(self, end: float) -> np.ndarray:
         """The thresholds in (Λ, end], consumed; Λ becomes end."""
@@ -110,13 +128,14 @@ class ClusterStreams:
     def state(self) -> dict:
         return {"clock": self.clock.bit_generator.state, "shed": self.shed.bit_generator.state,
                 "injected": self.injected.bit_generator.state, "lam": self.lam, "upcoming": self.upcoming,
-                "last": self.last}
+                "last": self.last, "drawn": list(self.drawn)}
 
     def set_state(self, s: dict) -> None:
         for key in ("clock", "shed", "injected"):
             getattr(self, key).bit_generator.state = s[key]
         self.lam, self.last = float(s["lam"]), float(s["last"])
         self.upcoming = np.asarray(s["upcoming"], dtype=float).reshape(-1)
+        self.drawn = [int(v) for v in s["drawn"]]
 
 
 def clones_of_cells(u_cells: np.ndarray, sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
@@ -146,7 +165,7 @@ class PerClusterShedding:
         rate = expected.sum() / self.mean_size          # expected clusters over the step
         lam0 = s.lam
         fired = s.thresholds(lam0 + rate) if rate > 0 else np.zeros(0)
-        rows = s.shed.random((len(fired), s.block))
+        rows, keys = s.rows(SHED, len(fired))
         times = t + dt * (fired - lam0) / rate if len(fired) else np.zeros(0)
         sizes = 1 + np.minimum(np.searchsorted(self.cdf_size / self.cdf_size[-1], rows[:, 0], side="right"), M - 1)
         where = np.minimum(np.searchsorted(np.cumsum(expected) / max(expected.sum(), 1e-300), rows[:, 1],
@@ -161,25 +180,36 @@ class PerClusterShedding:
         np.add.at(removal, where, -comps / m[where][:, None])
         self.ledger["cells"]["shed"] += float(comps.sum())
         self.ledger["clusters"]["shed"] += float(len(comps))
-        return Shed(removal, comps, times, fates=Fates(rows[keep, 2 + M:], M))
+        return Shed(removal, comps, times, fates=s.fates(rows[keep], keys[keep]))
 
     def inject(self, injection, n_clones: int) -> tuple[np.ndarray, Fates]:
         """The clone counts and fates of an injection's clusters (row j: the j-th injected cluster)."""
         M, n = self.cfg.sizes.max_size, injection.clusters
-        rows = self.streams.injected.random((n, self.streams.block))
+        rows, keys = self.streams.rows(INJECTED, n)
         p = np.asarray(injection.fractions, float) if injection.fractions else np.full(n_clones, 1.0 / n_clones)
         comps = clones_of_cells(rows[:, 2:2 + M], np.full(n, injection.size), np.tile(p, (n, 1)))
-        return comps, Fates(rows[:, 2 + M:], M)
+        return comps, self.streams.fates(rows, keys)
+
+
+def _rows(table: list[Fates], rows: np.ndarray) -> Fates:
+    """Rows of the fates stacked in order (without stacking them)."""
+    starts = np.cumsum([0] + [len(t) for t in table])
+    out = Fates(np.empty((len(rows), COLS)), np.empty(len(rows), dtype=np.uint64), table[0].run)
+    for k, part in enumerate(table):
+        sel = (rows >= starts[k]) & (rows < starts[k + 1])
+        if sel.any():
+            out.u[sel], out.key[sel] = part.u[rows[sel] - starts[k]], part.key[rows[sel] - starts[k]]
+    return out
 
 
 class PerClusterCirculation:
     """Every circulating cluster with its fate drawn once, when it enters: the time it leaves the blood
     (exponential with the total hazard of its size) and how (∝ the hazards). Runs on one rank."""
 
-    def __init__(self, cfg, sites: list[str], n_clones: int, max_size: int):
-        self.h, self.K, self.m = Hazards(cfg, sites), n_clones, max_size
+    def __init__(self, cfg, sites: list[str], n_clones: int, run: int):
+        self.h, self.K, self.run = Hazards(cfg, sites), n_clones, run
         self.comps = np.zeros((0, n_clones), dtype=np.int64)
-        self.ends, self.outcome, self.fates = np.zeros(0), np.zeros(0, dtype=np.int64), Fates.empty(max_size)
+        self.ends, self.outcome, self.fates = np.zeros(0), np.zeros(0, dtype=np.int64), Fates.empty(run)
 
     def _fate(self, entry: np.ndarray, comps: np.ndarray, fates: Fates) -> tuple[np.ndarray, np.ndarray]:
         h, sizes = self.h, comps.sum(axis=1)
@@ -193,12 +223,13 @@ class PerClusterCirculation:
         """Advance [t, t+dt]; the shed clusters enter at their times. Returns the clusters that arrested."""
         h, t_end = self.h, t + dt
         ends, outcome = self._fate(shed.times, shed.comps, shed.fates)
+        table = [self.fates, shed.fates]
         comps = np.concatenate([self.comps, shed.comps])
         ends, outcome = np.concatenate([self.ends, ends]), np.concatenate([self.outcome, outcome])
-        fates = self.fates.concat(shed.fates)
-        arrived = []
+        row = np.arange(len(comps))          # each pooled cluster's row in the table
+        arrived, n_rows = [], len(comps)
         while (fired := ends < t_end).any():
-            fc, fw, fo, ff = comps[fired], ends[fired], outcome[fired], fates[fired]
+            fc, fw, fo, fr = comps[fired], ends[fired], outcome[fired], row[fired]
             sizes = fc.sum(axis=1)
             for key, col in (("cleared_in_circulation", h.OTHER), ("cleared_in_circulation", h.CLEAR),
                              ("killed_in_circulation", h.KILL)):
@@ -206,34 +237,41 @@ class PerClusterCirculation:
                 ledger["cells"][key] += float(sizes[sel].sum())
                 ledger["clusters"][key] += float(sel.sum())
             arrested = fo < len(h.sites)
-            arrived.append((fw[arrested], fo[arrested], fc[arrested], ff.u[arrested]))
-            # Dissociation: each cell goes on as a single from the moment its cluster broke up, with its own fate.
             dis = fo == h.DISS
-            child_fates, parent = ff[dis].children(fc[dis])
+            rows = _rows(table, fr[arrested | dis])
+            arrived.append((fw[arrested], fo[arrested], fc[arrested], rows[arrested[arrested | dis]]))
+            # Dissociation: each cell goes on as a single from the moment its cluster broke up, with its own fate.
+            child_fates, parent = rows[dis[arrested | dis]].children(fc[dis])
             clone = np.repeat(np.tile(np.arange(self.K), int(dis.sum())), fc[dis].ravel())
             singles = np.zeros((len(clone), self.K), dtype=np.int64)
             singles[np.arange(len(clone)), clone] = 1
             child_ends, child_outcome = self._fate(fw[dis][parent], singles, child_fates)
             ledger["clusters"]["dissociated"] += float(dis.sum())
             ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
+            table.append(child_fates)
             comps = np.concatenate([comps[~fired], singles])
             ends, outcome = np.concatenate([ends[~fired], child_ends]), np.concatenate([outcome[~fired], child_outcome])
-            fates = fates[~fired].concat(child_fates)
-        self.comps, self.ends, self.outcome, self.fates = comps, ends, outcome, fates
+            row = np.concatenate([row[~fired], n_rows + np.arange(len(clone))])
+            n_rows += len(clone)
+        self.comps, self.ends, self.outcome = comps, ends, outcome
+        self.fates = _rows(table, row)  # only the clusters still circulating
         ledger["cells"]["circulating"] = float(comps.sum())
         ledger["clusters"]["circulating"] = float(len(comps))
         if not arrived:
             return Arrivals(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, self.K), dtype=np.int64),
-                            fates=Fates.empty(self.m))
-        return Arrivals(*(np.concatenate([a[i] for a in arrived]) for i in range(3)),
-                        fates=Fates(np.concatenate([a[3] for a in arrived]), self.m))
+                            fates=Fates.empty(self.run))
+        fates = arrived[0][3]
+        for a in arrived[1:]:
+            fates = fates.concat(a[3])
+        return Arrivals(*(np.concatenate([a[i] for a in arrived]) for i in range(3)), fates=fates)
 
     def state(self) -> dict:
         return {"comps": self.comps.copy(), "ends": self.ends.copy(), "outcome": self.outcome.copy(),
-                "fates": self.fates.u.copy()}
+                "fates": self.fates.u.copy(), "keys": self.fates.key.copy()}
 
     def set_state(self, state) -> None:
         self.comps = np.asarray(state["comps"], dtype=np.int64).reshape(-1, self.K)
         self.ends = np.asarray(state["ends"], dtype=float).reshape(-1)
         self.outcome = np.asarray(state["outcome"], dtype=np.int64).reshape(-1)
-        self.fates = Fates(np.asarray(state["fates"], dtype=float).reshape(-1, Fates.width(self.m)), self.m)
+        self.fates = Fates(np.asarray(state["fates"], dtype=float).reshape(-1, COLS),
+                           np.asarray(state["keys"], dtype=np.uint64).reshape(-1), self.run)

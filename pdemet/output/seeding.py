@@ -54,6 +54,20 @@ def export_csv(h5_path: str | Path, csv_path: str | Path) -> int:
     return len(c["time"])
 
 
+def shared_survivors(a: str | Path, b: str | Path, clones: bool = False) -> float:
+    """The fraction of log ``a``'s surviving arrests that log ``b`` has too: the same organ, point (to 1e-9
+    mm) and size, and with ``clones`` the same cells of each clone (with cluster_flux.draws = "per_cluster"
+    a finer run seeds the same clusters; their clones follow the primary's state at the time, which a
+    different time step changes slightly)."""
+    def keys(path):
+        c = read_seeding(path)["columns"]
+        m = c["survived"].astype(bool)
+        cols = [c["organ"][m].tolist(), *(np.round(c[k][m], 9).tolist() for k in "xyz"), c["size"][m].tolist()]
+        return set(zip(*cols, *([map(tuple, c["clones"][m].tolist())] if clones else [])))
+    x = keys(a)
+    return len(x & keys(b)) / len(x) if x else 1.0
+
+
 def same_log(a: str | Path, b: str | Path) -> bool:
     """True when two seeding logs hold exactly the same rows and counts (HDF5 files are compared by content)."""
     x, y = read_seeding(a), read_seeding(b)
