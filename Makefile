@@ -38,7 +38,7 @@ meshes: install
 FINER ?= 2
 SITES_FINER ?= 2
 ARMS_FINER ?= 1
-VARIANT_SEEDS ?= 4
+VARIANT_SEEDS ?= 8
 VARIANT_FINER ?= 0
 PREDICTION_SEEDS ?= 2
 # the prediction maps' grid (empty: the script's full grid, sector repeats 8 4 2 1 × α 4 3 2; α = 2 runs hold ~9 GiB each)
@@ -46,7 +46,8 @@ PREDICTION_GRID ?= --repeats 1 --exponents 4 3
 CONTROLS ?= singles clusters5 sectors segregation0.5 k14_0.9 k14_0.5
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
 # the default ensemble again with per-cluster random numbers (both finer levels then seed the same clusters)
-PER_CLUSTER = ../$(PY) repro_polyclonal.py --draws per_cluster --finer-seeds $(FINER)
+PER_CLUSTER = for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --draws per_cluster --finer-seeds $(FINER) --finer sites \
+	&& ../$(PY) $$s.py --draws per_cluster --finer-seeds $(FINER) || exit 1; done
 REPRO_ARMS := experiment_tail_vein experiment_ex_vivo
 VARIANT_ARGS = --seeds $(VARIANT_SEEDS) --finer-seeds $(VARIANT_FINER)
 # (run from scripts/)
@@ -58,7 +59,7 @@ repro: install
 	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; \
 		../$(PY) $$s.py --finer-seeds $(SITES_FINER) --finer sites --runs ../results/repro/runs \
 			--out ../results/repro/$${s#*_}-finer-sites || exit 1; done && \
-		$(PER_CLUSTER) --finer sites && $(PER_CLUSTER) && \
+		$(PER_CLUSTER) && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
 		../$(PY) repro_therapy.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 && \

@@ -95,7 +95,11 @@ def main():
                       "at ρ = 0.25/day (doubling 2.8 days) they reach 2,000–5,700 cells by day 21; the maximum over "
                       "all mice is an extreme statistic that a seed bootstrap does not bound well (the 99th "
                       "percentile below is the stable measure). Fewer than 1,000 cells at day 21 would need slower "
-                      "growth at the site than in the primary, or a later observation than the paper's."),
+                      "growth at the site than in the primary, or a later observation than the paper's. With the "
+                      "seeding held fixed (--draws per_cluster, sites 12 -> 6 µm) the largest foci are not converged "
+                      "either: at 6 µm some foci above ~1,200 cells lock at U = κ and stop growing after day 15 "
+                      "(seed 1: 5,266 vs 1,509 cells), while foci below ~1,200 cells agree within 2 % "
+                      "(docs/convergence.md)."),
         measured("99th percentile of lung lesions (cells)", p99, shipped, finer, "~1,000", kind="reported",
                  source="model: the stable measure of the largest lesions"),
         measured("share of lung lesions of 2–1,000 cells", share_in_range, shipped, finer, "most", 0.5, 1.0,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The reproductions (repro_*.py), then the simulated experiments (experiment_*.py), by their output folders.
-ORDER = ["polyclonal", "polyclonal-per-cluster", "lesion_sizes", "clusters_vs_singles", "tail_vein", "ex_vivo", "two_color", "controls",
-         "aceto", "therapy", "prediction", "organs"]
+ORDER = ["polyclonal", "polyclonal-per-cluster", "lesion_sizes", "lesion_sizes-per-cluster", "clusters_vs_singles", "tail_vein", "ex_vivo", "two_color", "controls",
+         "aceto", "therapy", "prediction", "organs", "organs-per-cluster"]
 
 
 def fmt(v):
@@ -45,10 +45,10 @@ def main():
              "column'). *sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary, and "
              "so every seeding event, as shipped: the change is the sites' discretization alone; run with "
              "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* gives both verdicts (every organ; sites). "
-             "*polyclonal-per-cluster*: the default ensemble again with `cluster_flux.draws = \"per_cluster\"` "
+             "*…-per-cluster*: the default ensemble again with `cluster_flux.draws = \"per_cluster\"` "
              "(each cluster owns its random numbers, so both finer levels seed the same clusters; docs/model.md, "
              "'Whose random numbers'; docs/convergence.md): its finer columns are the like-for-like convergence "
-             "of every polyclonal row, the foci counts included. "
+             "of their rows, the foci counts included. "
              "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
