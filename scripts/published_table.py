@@ -67,6 +67,7 @@ def main():
         sites_path = args.results / f"{name}-finer-sites" / "result.json"
         sites = ({r["quantity"]: r for r in json.loads(sites_path.read_text())["rows"]} if sites_path.exists()
                  else {})
+        title = res["title"] + (", per-cluster draws" if name.endswith("-per-cluster") else "")
         for r in res["rows"]:
             ci = f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
             ok = {True: "yes", False: "**no**", None: ""}[r["in_range"]]
@@ -83,7 +84,7 @@ def main():
             if r.get("note") and (r["in_range"] is False or not_converged or r["kind"] != "reported"):
                 notes.append(r["note"])
                 mark = f" [{len(notes)}]"
-            lines.append(f"| {res['title']} | {r['quantity']}{mark} | {r['published']} | {fmt(r['model'])} | {ci} | "
+            lines.append(f"| {title} | {r['quantity']}{mark} | {r['published']} | {fmt(r['model'])} | {ci} | "
                          f"{r.get('seeds', '')} | {fine} | {sites_fine} | {conv} | {r['kind']} | {ok} | {r['source']} |")
     if notes:
         lines += ["", "Notes:", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)]
