@@ -31,9 +31,9 @@ meshes: install
 # first FINER (ARMS_FINER) of them also one level finer, and for the default scenario the first SITES_FINER with
 # only the sites finer (the primary as shipped; results in <name>-finer-sites). The variants (controls, two
 # colors): VARIANT_SEEDS mice, the first VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice.
-# The defaults are what docs/published_vs_model.md was made with (~3 h on 2 cores); more is e.g. `make repro
-# FINER=8 ARMS_FINER=8 VARIANT_SEEDS=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 CONTROLS= PREDICTION_GRID=` (empty:
-# every control, the full grid). Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds
+# The defaults are what docs/published_vs_model.md was made with (~4 h on 2 cores; CONTROLS empty: every
+# control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 PREDICTION_GRID=`
+# (empty: the full grid). Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds
 # only what is missing (delete that folder after changing the code).
 FINER ?= 2
 SITES_FINER ?= 2
@@ -43,7 +43,7 @@ VARIANT_FINER ?= 0
 PREDICTION_SEEDS ?= 2
 # the prediction maps' grid (empty: the script's full grid, sector repeats 8 4 2 1 × α 4 3 2; α = 2 runs hold ~9 GiB each)
 PREDICTION_GRID ?= --repeats 1 --exponents 4 3
-CONTROLS ?= singles clusters5 sectors segregation0.5 k14_0.9 k14_0.5
+CONTROLS ?=
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
 # the default ensemble again with per-cluster random numbers (both finer levels then seed the same clusters)
 PER_CLUSTER = for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --draws per_cluster --finer-seeds $(FINER) --finer sites \
