@@ -30,9 +30,10 @@ meshes: install
 # docs/published_vs_model.md. The default scenario and the injection arms (tail vein, dish): 8 mice each, the
 # first FINER (ARMS_FINER) of them also one level finer, and for the default scenario the first SITES_FINER with
 # only the sites finer (the primary as shipped; results in <name>-finer-sites). The variants (controls, two
-# colors): VARIANT_SEEDS mice, the first VARIANT_FINER also finer; therapy and prediction: PREDICTION_SEEDS mice.
+# colors): VARIANT_SEEDS mice, the first VARIANT_FINER also finer; therapy: THERAPY_SEEDS mice; prediction:
+# PREDICTION_SEEDS mice.
 # The defaults are what docs/published_vs_model.md was made with (~4 h on 2 cores; CONTROLS empty: every
-# control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 PREDICTION_SEEDS=8 PREDICTION_GRID=`
+# control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 THERAPY_SEEDS=8 PREDICTION_SEEDS=8 PREDICTION_GRID=`
 # (empty: the full grid). Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds
 # only what is missing (delete that folder after changing the code).
 FINER ?= 2
@@ -41,6 +42,7 @@ ARMS_FINER ?= 1
 VARIANT_SEEDS ?= 8
 VARIANT_FINER ?= 0
 PREDICTION_SEEDS ?= 2
+THERAPY_SEEDS ?= 4
 # the prediction maps' grid (empty: the script's full grid, sector repeats 8 4 2 1 × α 4 3 2; α = 2 runs hold ~9 GiB each)
 PREDICTION_GRID ?= --repeats 1 --exponents 4 3
 CONTROLS ?=
@@ -62,7 +64,7 @@ repro: install
 		$(PER_CLUSTER) && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
-		../$(PY) repro_therapy.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 && \
+		../$(PY) repro_therapy.py --seeds $(THERAPY_SEEDS) --finer-seeds 0 && \
 		../$(PY) repro_prediction.py --seeds $(PREDICTION_SEEDS) --finer-seeds 0 $(PREDICTION_GRID)
 	$(PY) scripts/published_table.py
 
