@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -134,17 +133,6 @@ def test_per_cluster_draws_keep_the_seeding_at_every_finer_level(tmp_path, runs)
     assert read_seeding(shipped)["columns"]["survived"].sum() > 100
     assert shared_survivors(shipped, finer[0]) >= 0.99
     # every organ finer: the same clusters land at the same points with the same sizes; clones may differ
-    same_points = _shared_points(shipped, finer[1])
+    same_points = shared_survivors(shipped, finer[1])
     print(f"every organ finer: {same_points:.1%} of the surviving arrests at the same points")
     assert same_points >= 0.95
-
-
-def _shared_points(a, b) -> float:
-    from pdemet.output.seeding import read_seeding
-
-    def keys(path):
-        c = read_seeding(path)["columns"]
-        m = c["survived"].astype(bool)
-        return set(zip(*(np.round(c[k][m], 9).tolist() for k in "xyz"), c["size"][m].tolist()))
-    x = keys(a)
-    return len(x & keys(b)) / len(x)

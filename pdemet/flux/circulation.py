@@ -60,6 +60,29 @@ class Hazards:
         self.total = self.table.sum(axis=1)
         self.OTHER, self.CLEAR, self.KILL, self.DISS = len(sites), len(sites) + 1, len(sites) + 2, len(sites) + 3
 
+    def count_losses(self, ledger: dict, outcome: np.ndarray, sizes: np.ndarray) -> None:
+        """Count the clusters (their outcomes and sizes) that left the blood without arresting in a site:
+        cleared (in unmodeled organs or by clearance) or killed."""
+        for key, col in (("cleared_in_circulation", self.OTHER), ("cleared_in_circulation", self.CLEAR),
+                         ("killed_in_circulation", self.KILL)):
+            sel = outcome == col
+            ledger["cells"][key] += float(sizes[sel].sum())
+            ledger["clusters"][key] += float(sel.sum())
+
+
+def dissociate(comps: np.ndarray, ledger: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The single cells that clusters (clone counts, a row each) break up into, in clone order within each
+    cluster, and each one's cluster (row); counted in the ledger."""
+    n, K = comps.shape
+    counts = comps.ravel()
+    clone = np.repeat(np.tile(np.arange(K), n), counts)
+    parent = np.repeat(np.repeat(np.arange(n), K), counts)
+    singles = np.zeros((len(clone), K), dtype=np.int64)
+    singles[np.arange(len(clone)), clone] = 1
+    ledger["clusters"]["dissociated"] += float(n)
+    ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
+    return singles, parent
+
 
 class StochasticCirculation:
     """Every circulating cluster, simulated exactly in continuous time. Runs on one rank."""
@@ -85,24 +108,15 @@ class StochasticCirculation:
             # Which outcome fired: inverse transform on the cumulative hazard fractions.
             cum = np.cumsum(h.table[fs - 1], axis=1) / h.total[fs - 1][:, None]
             outcome = np.minimum((rng.random(len(fs))[:, None] > cum).sum(axis=1), cum.shape[1] - 1)
-            for key, col in (("cleared_in_circulation", h.OTHER), ("cleared_in_circulation", h.CLEAR),
-                             ("killed_in_circulation", h.KILL)):
-                sel = outcome == col
-                ledger["cells"][key] += float(fs[sel].sum())
-                ledger["clusters"][key] += float(sel.sum())
+            h.count_losses(ledger, outcome, fs)
             arrested = outcome < len(h.sites)
             arrests_t.append(fw[arrested])
             arrests_site.append(outcome[arrested])
             arrests_comp.append(fc[arrested])
             # Dissociation: each cell goes on as a single from the moment its cluster broke up.
             dis = outcome == h.DISS
-            counts = fc[dis].ravel()
-            clone = np.repeat(np.tile(np.arange(self.K), int(dis.sum())), counts)
-            entry = np.repeat(np.repeat(fw[dis], self.K), counts)
-            comps = np.zeros((len(clone), self.K), dtype=np.int64)
-            comps[np.arange(len(clone)), clone] = 1
-            ledger["clusters"]["dissociated"] += float(dis.sum())
-            ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
+            comps, parent = dissociate(fc[dis], ledger)
+            entry = fw[dis][parent]
         self.comps = np.concatenate(survivors) if survivors else np.zeros((0, self.K), dtype=np.int64)
         ledger["cells"]["circulating"] = float(self.comps.sum())
         ledger["clusters"]["circulating"] = float(len(self.comps))

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pdemet.flux.circulation import Arrivals, Hazards
-from pdemet.flux.shedding import Shed, _whole_cells_only, shed_fraction
+from pdemet.flux.circulation import Arrivals, Hazards, dissociate
+from pdemet.flux.shedding import Shed, shed_fraction, take_clusters
 
 COLS = 10   # uniforms of a cluster's fate: life, outcome, survival, arrest point (4), position of a single (3)
 SHED, INJECTED = 0, 1  # the streams a cluster comes from (part of its key)
@@ -77,14 +77,12 @@ class Fates:
         """(n, 3) uniforms for the founder positions of an n-cell cluster."""
         return self.u[row, 7:10].reshape(1, 3) if n == 1 else self._own(row, n)[:3 * n].reshape(n, 3)
 
-    def children(self, comps: np.ndarray) -> tuple["Fates", np.ndarray]:
+    def children(self, comps: np.ndarray) -> "Fates":
         """The fates of the single cells the clusters (rows, clone counts ``comps``, ≥ 2 cells each)
-        dissociate into, in clone order within each cluster, and each one's parent row."""
-        sizes = comps.sum(axis=1)
-        parent = np.repeat(np.arange(len(comps)), sizes)
-        u = [self._own(r, int(n))[3 * n:].reshape(n, COLS) for r, n in enumerate(sizes)]
+        dissociate into, in clone order within each cluster (the order of circulation.dissociate)."""
+        u = [self._own(r, int(n))[3 * n:].reshape(n, COLS) for r, n in enumerate(comps.sum(axis=1))]
         u = np.concatenate(u) if u else np.zeros((0, COLS))
-        return Fates(u, np.full(len(u), self.NONE, dtype=np.uint64), self.run), parent
+        return Fates(u, np.full(len(u), self.NONE, dtype=np.uint64), self.run)
 
 
 class ClusterStreams:
@@ -159,7 +157,7 @@ class PerClusterShedding:
 
     def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
         """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v."""
-        s, K, M = self.streams, u.shape[0], self.cfg.sizes.max_size
+        s, M = self.streams, self.cfg.sizes.max_size
         cells = m * u
         expected = shed_fraction(self.cfg, u, dt, self.capacity, vascular) * cells.sum(axis=0)
         rate = expected.sum() / self.mean_size          # expected clusters over the step
@@ -173,14 +171,9 @@ class PerClusterShedding:
         local = u[:, where].T
         local = np.where(local.sum(axis=1, keepdims=True) > 0, local, 1.0)
         comps = clones_of_cells(rows[:, 2:2 + M], sizes, local)
-        _whole_cells_only(comps, where, np.floor(cells + 1e-9))
-        keep = comps.sum(axis=1) > 0
-        comps, times, where = comps[keep], times[keep], where[keep]
-        removal = np.zeros((len(m), K))
-        np.add.at(removal, where, -comps / m[where][:, None])
-        self.ledger["cells"]["shed"] += float(comps.sum())
-        self.ledger["clusters"]["shed"] += float(len(comps))
-        return Shed(removal, comps, times, fates=s.fates(rows[keep], keys[keep]))
+        shed, keep = take_clusters(comps, times, where, cells, m, self.ledger)
+        shed.fates = s.fates(rows[keep], keys[keep])
+        return shed
 
     def inject(self, injection, n_clones: int) -> tuple[np.ndarray, Fates]:
         """The clone counts and fates of an injection's clusters (row j: the j-th injected cluster)."""
@@ -230,29 +223,20 @@ class PerClusterCirculation:
         arrived, n_rows = [], len(comps)
         while (fired := ends < t_end).any():
             fc, fw, fo, fr = comps[fired], ends[fired], outcome[fired], row[fired]
-            sizes = fc.sum(axis=1)
-            for key, col in (("cleared_in_circulation", h.OTHER), ("cleared_in_circulation", h.CLEAR),
-                             ("killed_in_circulation", h.KILL)):
-                sel = fo == col
-                ledger["cells"][key] += float(sizes[sel].sum())
-                ledger["clusters"][key] += float(sel.sum())
+            h.count_losses(ledger, fo, fc.sum(axis=1))
             arrested = fo < len(h.sites)
             dis = fo == h.DISS
             rows = _rows(table, fr[arrested | dis])
             arrived.append((fw[arrested], fo[arrested], fc[arrested], rows[arrested[arrested | dis]]))
             # Dissociation: each cell goes on as a single from the moment its cluster broke up, with its own fate.
-            child_fates, parent = rows[dis[arrested | dis]].children(fc[dis])
-            clone = np.repeat(np.tile(np.arange(self.K), int(dis.sum())), fc[dis].ravel())
-            singles = np.zeros((len(clone), self.K), dtype=np.int64)
-            singles[np.arange(len(clone)), clone] = 1
+            singles, parent = dissociate(fc[dis], ledger)
+            child_fates = rows[dis[arrested | dis]].children(fc[dis])
             child_ends, child_outcome = self._fate(fw[dis][parent], singles, child_fates)
-            ledger["clusters"]["dissociated"] += float(dis.sum())
-            ledger["clusters"]["formed_by_dissociation"] += float(len(clone))
             table.append(child_fates)
             comps = np.concatenate([comps[~fired], singles])
             ends, outcome = np.concatenate([ends[~fired], child_ends]), np.concatenate([outcome[~fired], child_outcome])
-            row = np.concatenate([row[~fired], n_rows + np.arange(len(clone))])
-            n_rows += len(clone)
+            row = np.concatenate([row[~fired], n_rows + np.arange(len(singles))])
+            n_rows += len(singles)
         self.comps, self.ends, self.outcome = comps, ends, outcome
         self.fates = _rows(table, row)  # only the clusters still circulating
         ledger["cells"]["circulating"] = float(comps.sum())

@@ -52,18 +52,25 @@ class StochasticShedding:
         sizes = rng.choice(np.arange(1, len(self.pmf) + 1), size=n_clusters, p=self.pmf)
         where = rng.choice(len(m), size=n_clusters, p=expected / expected.sum()) if n_clusters else []
         times = t + dt * rng.random(n_clusters)
-        avail = np.floor(cells + 1e-9)
         where = np.asarray(where, dtype=np.int64)
         frac = (u[:, where] / u[:, where].sum(axis=0)).T if n_clusters else np.zeros((0, K))
         comps = rng.multinomial(sizes, frac).astype(np.int64) if n_clusters else np.zeros((0, K), np.int64)
-        _whole_cells_only(comps, where, avail)
-        keep = comps.sum(axis=1) > 0
-        comps, times, where = comps[keep], times[keep], where[keep]
-        removal = np.zeros((len(m), K))
-        np.add.at(removal, where, -comps / m[where][:, None])
-        self.ledger["cells"]["shed"] += float(comps.sum())
-        self.ledger["clusters"]["shed"] += float(len(comps))
-        return Shed(removal, comps, times)
+        return take_clusters(comps, times, where, cells, m, self.ledger)[0]
+
+
+def take_clusters(comps: np.ndarray, times: np.ndarray, where: np.ndarray, cells: np.ndarray, m: np.ndarray,
+                  ledger: dict) -> tuple[Shed, np.ndarray]:
+    """The clusters (clone counts ``comps`` leaving node ``where`` at ``times``) taken from the primary's
+    ``cells`` (K, N; whole cells only, in order), empty ones dropped, counted in the ledger: the Shed and
+    the mask of the clusters kept."""
+    _whole_cells_only(comps, where, np.floor(cells + 1e-9))
+    keep = comps.sum(axis=1) > 0
+    comps, times, where = comps[keep], times[keep], where[keep]
+    removal = np.zeros((len(m), comps.shape[1]))
+    np.add.at(removal, where, -comps / m[where][:, None])
+    ledger["cells"]["shed"] += float(comps.sum())
+    ledger["clusters"]["shed"] += float(len(comps))
+    return Shed(removal, comps, times), keep
 
 
 def _whole_cells_only(comps: np.ndarray, where: np.ndarray, avail: np.ndarray) -> None:
