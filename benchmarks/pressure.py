@@ -20,9 +20,9 @@ first and largest step, CPU seconds of the whole run, the time at a target inter
 runs around it (``time_error.time_at``; NaN if no run reached it).
 
 Fixed-dt IMEX rows: the shipped first-order step (``imex``), the Richardson-extrapolated transport
-(``transport_extrapolate``, second order) and the same with its best settings: one Picard iteration (the
-linearly implicit Euler step; extrapolated it is second order too, and on this problem its error constant is
-half that of three iterations) and the linear solves at rtol 10⁻⁸ (the time error is ≫ 10⁻⁸). All IMEX rows
+(``transport_extrapolate``, second order) and the same with the clones' linear solves at rtol 10⁻⁸ (the time
+error is ≫ 10⁻⁸). (Before the transport's Newton solve, these rows had "1 Picard" variants: the linearly
+implicit step; docs/performance.md's table is from then.) All IMEX rows
 converge to the same semi-discrete solution and share one reference. Newton runs with SNES rtol 10⁻⁶ (its default 10⁻¹³ is far below the target; the
 effect on its error is measured at one dt). Newton "full": its error curve is measured; "one": its step time is
 measured at one dt and its error curve taken from the geometry's full case (the time error hardly depends on
@@ -47,10 +47,10 @@ D_P, M_EXP = 0.08, 1.0  # mm²/day, –: the pressure law of the primary in defa
 TARGETS = (1e-3, 1e-4)
 IMEX_VARIANTS = {  # fixed dt: error curves in dt
     "imex": {}, "imex extrapolated": {"transport_extrapolate": True},
-    "imex extrapolated, 1 Picard, rtol 1e-8": {"transport_extrapolate": True, "transport_iterations": 1, "rtol": 1e-8}}
+    "imex extrapolated, rtol 1e-8": {"transport_extrapolate": True, "rtol": 1e-8}}
 CONTROLLED_VARIANTS = {  # error-controlled steps (time_rtol sweep; whole steps extrapolated: order 2)
     "imex error control": {},
-    "imex error control, 1 Picard, rtol 1e-8": {"transport_iterations": 1, "rtol": 1e-8}}
+    "imex error control, rtol 1e-8": {"rtol": 1e-8}}
 NEWTON_SNES_RTOL = 1e-6
 
 

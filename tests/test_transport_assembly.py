@@ -1,4 +1,4 @@
-"""The transport step's fast assembly is bitwise scipy's, and the step is bitwise the reference implementation."""
+"""The transport step's fast assembly is bitwise scipy's; its regions are let go in time."""
 
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ def test_edge_csr_is_scipys_coo_to_csr_bit_for_bit(degree):
     m = rng.uniform(0.5, 2.0, n)
     w = rng.uniform(0.0, 1.0, len(i)) * rng.uniform(1e-8, 1e3, len(i))
     w[rng.random(len(i)) < 0.2] = 0.0  # dropped off-diagonals (w = 0 gives -0.0 entries: dropped too)
-    layouts = {  # the transport step's two layouts: the Picard Laplacian and the clone matrix
+    layouts = {  # the transport step's two layouts: the Newton Jacobian's and the clone matrix's
         "laplacian": ((np.concatenate([i, j, i, j]), np.concatenate([j, i, i, j])), np.concatenate([-w, -w, w, w])),
         "clones": ((np.concatenate([i, j, j, i]), np.concatenate([j, i, j, i])),
                    np.concatenate([-w, -w[::-1], w, w[::-1]])),
@@ -61,7 +61,7 @@ def test_no_more_than_the_kept_regions_are_alive_at_once(monkeypatch, doubling):
         steps.add(id(step))
         init(self, step, cells)
         made.append(weakref.ref(self))
-        dtypes.update(a.dtype for a in (self.tets, self.i, self.picard.pos, self.picard.slot, self.clone.pos))
+        dtypes.update(a.dtype for a in (self.i, self.jacobian.pos, self.jacobian.slot, self.clone.pos))
 
     monkeypatch.setattr(T.Region, "__init__", probe)
     scenario = focus_scenario(0.04)

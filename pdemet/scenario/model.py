@@ -29,8 +29,8 @@ class SimulationConfig:
     negative_tolerance: float = 1e-2  # relative to capacity: below -tol a step is rejected, above it clipped
     linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
     rtol: float = 1e-12     # relative residual tolerance of the iterative linear solves (CG, not the time error)
-    transport_iterations: int = 3  # Picard iterations on the lagged diffusivity of the pressure terms (at most)
-    transport_tol: float = 1e-6    # relative to capacity: stop the Picard iterations when U changes less
+    transport_iterations: int = 50  # Newton steps of the pressure transport's total (at most; else the step fails)
+    transport_tol: float = 1e-9    # Newton converged when ‖F‖₁ ≤ tol × the moving cells (cells misplaced)
     transport_extrapolate: bool = False  # 2·T(dt/2)²−T(dt): second-order transport at three solves per step
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
     # Error-controlled steps (pdemet/solvers/time_error.py): off while time_rtol = 0 (fixed dt, halved on failures).

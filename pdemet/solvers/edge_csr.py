@@ -1,6 +1,6 @@
 """Matrices on the edges of a node graph, assembled straight into CSR with the bits scipy would give.
 
-The transport step (:mod:`pdemet.solvers.transport`) builds its M-matrices (three Picard matrices and the
+The transport step (:mod:`pdemet.solvers.transport`) builds its M-matrices (a Newton Jacobian per Newton step and the
 clone matrix per step) on the same edges (i, j) of its active region. It first wrote each as a COO matrix
 and let scipy turn it into CSR: ``(coo_matrix((vals, (rows, cols))).tocsr() + diags(m))``. scipy does that
 in three passes — a stable bucket sort of the entries by row (``coo_tocsr``), an *unstable* ``std::sort`` of

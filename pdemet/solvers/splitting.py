@@ -28,7 +28,7 @@ class SplittingSolver:
         self.reaction = ReactionStep(by_kind, self.stats)
         self.transport = None
         if by_kind.transports:
-            self.stats.update(transport_iterations=0, picard_iterations=0, transport_s=0.0)
+            self.stats.update(transport_iterations=0, transport_newton_steps=0, transport_s=0.0)
             self.transport = TransportStep(by_kind, self.stats, nodes, gatherer)
 
     @property

@@ -47,9 +47,10 @@ class Load(Term):
 class Transport(Term):
     """Motion of all clones with one velocity −∇p(U), U = Σⱼ uⱼ: ∂uᵢ/∂t = ∇·(uᵢ∇p(U)).
 
-    ``pressure(U, ctx)`` is p(U) (mm²/day) and ``diffusivity(U, ctx)`` is D(U) = U p'(U), both written with
-    ``ctx.ops`` so that they run on numpy arrays (the splitting solver's upwind scheme uses D) and on UFL
-    expressions (the Newton reference uses p).
+    ``pressure(U, ctx)`` is p(U) (mm²/day), ``diffusivity(U, ctx)`` is D(U) = U p'(U) and ``potential(U, ctx)``
+    its Kirchhoff transform Φ(U) = ∫₀ᵁ D(s) ds (mm²/day · cells/mm³), written with ``ctx.ops`` so that they run
+    on numpy arrays (the splitting solver's transport step solves M(U − Uⁿ) + dt·KΦ(U) = 0 by Newton, with
+    Φ' = D) and p also on UFL expressions (the Newton reference uses p).
     """
 
     kind = "transport"
@@ -58,6 +59,9 @@ class Transport(Term):
         raise NotImplementedError
 
     def diffusivity(self, U, ctx):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def potential(self, U, ctx):  # pragma: no cover - interface
         raise NotImplementedError
 
     def form(self, u: list, v: list, ctx):

@@ -31,3 +31,7 @@ class Pressure(Transport):
     def diffusivity(self, U, ctx):
         d, m, kappa = ctx.p["pressure_diffusivity"], ctx.p["pressure_exponent"], ctx.p["carrying_capacity"]
         return d * (ctx.ops.maximum(U, 0.0) / kappa) ** m
+
+    def potential(self, U, ctx):
+        d, m, kappa = ctx.p["pressure_diffusivity"], ctx.p["pressure_exponent"], ctx.p["carrying_capacity"]
+        return d * kappa / (m + 1.0) * (ctx.ops.maximum(U, 0.0) / kappa) ** (m + 1.0)
