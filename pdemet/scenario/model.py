@@ -30,7 +30,7 @@ class SimulationConfig:
     linear_solver: str = "cg"  # "cg" (Jacobi-preconditioned CG) | "lu" (MUMPS)
     rtol: float = 1e-12     # relative residual tolerance of the iterative linear solves (CG, not the time error)
     transport_iterations: int = 50  # Newton steps of the pressure transport's total (at most; else the step fails)
-    transport_tol: float = 1e-9    # Newton converged when ‖F‖₁ ≤ tol × the moving cells (cells misplaced)
+    transport_tol: float = 1e-9    # Newton converged when ‖F‖₁ ≤ tol × the active region's cells (cells misplaced)
     transport_extrapolate: bool = False  # 2·T(dt/2)²−T(dt): second-order transport at three solves per step
     plugins: list[str] = field(default_factory=list)  # Python files defining extra terms or laws
     # Error-controlled steps (pdemet/solvers/time_error.py): off while time_rtol = 0 (fixed dt, halved on failures).

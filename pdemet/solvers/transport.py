@@ -10,8 +10,8 @@ Summed over the clones this is the porous-medium equation ∂U/∂t = ∇·(D(U)
    M-function, so the solution is unique, ≥ 0, conserves cells and obeys a discrete maximum principle
    (U ≤ max Uⁿ): no clipping. The Jacobian M + dt·K·diag(D(U)) is a nonsingular M-matrix (column sums mₖ);
    each Newton step is damped (backtracking on ‖F‖₁, iterates kept in [0, max Uⁿ]) until ‖F‖₁ is at most
-   ``transport_tol`` × the region's cells, in at most ``transport_iterations`` steps; otherwise the step
-   fails and is retried at dt/2. (A Picard iteration on the lagged diffusivity, used before, does not
+   ``transport_tol`` × the region's cells Σ mⱼUⁿⱼ, in at most ``transport_iterations`` steps; otherwise (or
+   when a step cannot lower ‖F‖₁) the step fails and is retried at dt/2. (A Picard iteration on the lagged diffusivity, used before, does not
    converge for the stiff law D = D_p(U/κ)³⁰ at dt·D_p/h² ~ 10³–10⁴: its iterates oscillate by 20–60 % of
    κ, and whichever iterate it stopped at was the step — large foci locked at U = κ on fine meshes:
    docs/convergence.md.)
@@ -248,15 +248,17 @@ class TransportStep:
         if not ok:
             return False, None, None
         r.gmres.set_operator(self.clone_matrix(r, flow, U))
-        out = np.empty((nodes.size, u.shape[0]))
-        for c in range(u.shape[0]):
-            uc = u[c, nodes]
-            guess = np.divide(uc * U, U0r, out=np.zeros(nodes.size), where=U0r > 0)
-            out[:, c], its, ok = r.gmres.solve(r.m * uc, guess)
-            self.stats["transport_iterations"] += its
-            if not ok:
-                return False, None, None
-        r.gmres.release_operator()
+        try:
+            out = np.empty((nodes.size, u.shape[0]))
+            for c in range(u.shape[0]):
+                uc = u[c, nodes]
+                guess = np.divide(uc * U, U0r, out=np.zeros(nodes.size), where=U0r > 0)
+                out[:, c], its, ok = r.gmres.solve(r.m * uc, guess)
+                self.stats["transport_iterations"] += its
+                if not ok:
+                    return False, None, None
+        finally:
+            r.gmres.release_operator()
         return True, nodes, out
 
     def _total(self, r: Region, Un: np.ndarray, dt: float):
@@ -271,33 +273,37 @@ class TransportStep:
             return m * (U - Un) - np.bincount(i, flow, len(U)) + np.bincount(j, flow, len(U)), flow
 
         tol = self.cfg.transport_tol * float(np.dot(m, Un))
-        top = float(Un.max(initial=0.0))  # the solution lies in [0, max Uⁿ] (maximum principle): so do the iterates
+        # the solution lies in [0, max Uⁿ] (maximum principle): so do the iterates; a node that starts below 0
+        # (an undershoot another sub-step left) keeps its value, which is its solution when nothing flows in
+        low, top = np.minimum(Un, 0.0), float(Un.max(initial=0.0))
         U = Un
         F, flow = residual(U)
         norm = float(np.abs(F).sum())
-        for it in range(self.cfg.transport_iterations + 1):
-            if norm <= tol or it == self.cfg.transport_iterations:
-                break
-            D = sum(term.diffusivity(U, r.ctx) for term in self.terms)
-            wi, wj = w * D[i], w * D[j]  # ∂F/∂U: column k of K scaled by D(Uₖ)
-            r.newton.set_operator(r.jacobian.assemble(np.concatenate([-wj, -wi, wi, wj]), m))
-            dU, its, ok = r.newton.solve(-F, np.zeros_like(U))
-            self.stats["transport_iterations"] += its
-            self.stats["transport_newton_steps"] += 1
-            if not ok:
-                break
-            damping = 1.0
-            while True:  # backtracking: the full step first, then halves while ‖F‖₁ does not decrease
-                trial = np.clip(U + damping * dU, 0.0, top)
-                F_t, flow_t = residual(trial)
-                norm_t = float(np.abs(F_t).sum())
-                if norm_t < norm or damping <= MIN_DAMPING:
+        try:
+            for it in range(self.cfg.transport_iterations + 1):
+                if norm <= tol or it == self.cfg.transport_iterations:
                     break
-                damping *= 0.5
-            if not np.isfinite(norm_t):
-                break
-            U, F, flow, norm = trial, F_t, flow_t, norm_t
-        r.newton.release_operator()
+                D = sum(term.diffusivity(U, r.ctx) for term in self.terms)
+                wi, wj = w * D[i], w * D[j]  # ∂F/∂U: column k of K scaled by D(Uₖ)
+                r.newton.set_operator(r.jacobian.assemble(np.concatenate([-wj, -wi, wi, wj]), m))
+                dU, its, ok = r.newton.solve(-F, np.zeros_like(U))
+                self.stats["transport_iterations"] += its
+                self.stats["transport_newton_steps"] += 1
+                if not ok:
+                    break
+                damping = 1.0
+                while True:  # backtracking: the full step first, then halves while ‖F‖₁ does not decrease
+                    trial = np.clip(U + damping * dU, low, top)
+                    F_t, flow_t = residual(trial)
+                    norm_t = float(np.abs(F_t).sum())
+                    if norm_t < norm or damping <= MIN_DAMPING:
+                        break
+                    damping *= 0.5
+                if not norm_t < norm:  # stalled (or not finite): fail now, the step is retried at dt/2
+                    break
+                U, F, flow, norm = trial, F_t, flow_t, norm_t
+        finally:
+            r.newton.release_operator()
         return norm <= tol, U, flow
 
     def _geometry(self, cells: np.ndarray):

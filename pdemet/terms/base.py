@@ -50,7 +50,8 @@ class Transport(Term):
     ``pressure(U, ctx)`` is p(U) (mm²/day), ``diffusivity(U, ctx)`` is D(U) = U p'(U) and ``potential(U, ctx)``
     its Kirchhoff transform Φ(U) = ∫₀ᵁ D(s) ds (mm²/day · cells/mm³), written with ``ctx.ops`` so that they run
     on numpy arrays (the splitting solver's transport step solves M(U − Uⁿ) + dt·KΦ(U) = 0 by Newton, with
-    Φ' = D) and p also on UFL expressions (the Newton reference uses p).
+    Φ' = D) and p also on UFL expressions (the Newton reference uses p). p, D and Φ are functions of U alone
+    (the Kirchhoff form assumes it: a law that varies in space needs another discretization).
     """
 
     kind = "transport"
