@@ -188,6 +188,37 @@ def test_packed_focus_keeps_growing_at_the_hele_shaw_density():
         assert abs(rate / rho - 1) < 0.02
 
 
+def test_transport_step_keeps_an_undershoot_it_was_given():
+    """A node of the moving region that starts below 0 (an undershoot another sub-step left, e.g. a
+    Crank–Nicolson diffusion step under error control) and receives nothing keeps its value: the Newton
+    iterates are bounded below by min(Uⁿ, 0), not 0 (bounded by 0, that node's residual could never fall below
+    the tolerance and every retry at dt/2 would fail)."""
+    sim = Simulation.from_dict(_box([0.25] * 3, [10] * 3, ["pressure", "pressure_growth"], 0.25, 0.25,
+                                    pressure_diffusivity=1.0, pressure_exponent=30.0,
+                                    initial={"shape": "ball", "center": [0.0, 0.0, 0.0], "radius": 0.06,
+                                             "density": 0.86 * KAPPA}))
+    step = sim.solvers["tissue"].transport
+    u = np.array([step.g.gather(c) for c in sim.organs["tissue"].clones])
+    r = np.linalg.norm(step.points, axis=1)
+    u[0, (r > 0.065) & (r < 0.1)] = 1e-4 * KAPPA  # a sparse shell around the focus: in the region, Φ ≈ 0
+    region = step._active(u.sum(axis=0))
+    U = u.sum(axis=0)[region.nodes]
+    high = np.zeros(len(U), dtype=bool)  # nodes with a neighbour that moves (Φ > 0 there)
+    np.logical_or.at(high, region.i, U[region.j] > 0.1 * KAPPA)
+    np.logical_or.at(high, region.j, U[region.i] > 0.1 * KAPPA)
+    lonely = region.nodes[(U == 0) & ~high]
+    assert len(lonely), "no node of the region without a moving neighbour"
+    u[0, lonely[0]] = -1e-3 * KAPPA
+    ok, nodes, values = step._advance_once(u, 0.25)
+    assert ok
+    k = np.flatnonzero(nodes == lonely[0])[0]
+    assert values[k, 0] == pytest.approx(-1e-3 * KAPPA, rel=1e-9)
+    assert np.all(values[np.arange(len(nodes)) != k] >= 0)
+    after = u.copy()
+    after[:, nodes] = values.T
+    assert step.m @ after.sum(axis=0) == pytest.approx(step.m @ u.sum(axis=0), rel=1e-12)  # cells kept
+
+
 def _sectors(terms, **params):
     """Two clones in the halves of a ball (y > 1: a, y < 1: b) after 2 days: cells, spread, misplaced cells."""
     data = _box([2.0, 2.0, 1.0], [24, 24, 6], terms, 0.1, 2.0, clones=("a", "b"), **params,
