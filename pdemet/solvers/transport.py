@@ -9,12 +9,12 @@ Summed over the clones this is the porous-medium equation ∂U/∂t = ∇·(D(U)
    J Comput Phys 228:2517, 2009: positive off-diagonal entries are dropped, rows still sum to zero). F is an
    M-function, so the solution is unique, ≥ 0, conserves cells and obeys a discrete maximum principle
    (U ≤ max Uⁿ): no clipping. The Jacobian M + dt·K·diag(D(U)) is a nonsingular M-matrix (column sums mₖ);
-   each Newton step is damped (backtracking on ‖F‖₁, iterates kept in [0, max Uⁿ]) until ‖F‖₁ is at most
-   ``transport_tol`` × the region's cells Σ mⱼUⁿⱼ, in at most ``transport_iterations`` steps; otherwise (or
-   when a step cannot lower ‖F‖₁) the step fails and is retried at dt/2. (A Picard iteration on the lagged diffusivity, used before, does not
-   converge for the stiff law D = D_p(U/κ)³⁰ at dt·D_p/h² ~ 10³–10⁴: its iterates oscillate by 20–60 % of
-   κ, and whichever iterate it stopped at was the step — large foci locked at U = κ on fine meshes:
-   docs/convergence.md.)
+   each Newton step is damped (backtracking on ‖F‖₁, iterates kept in [min(Uⁿ, 0), max Uⁿ]) until ‖F‖₁ is
+   at most ``transport_tol`` × the region's cells Σ mⱼUⁿⱼ, in at most ``transport_iterations`` steps;
+   otherwise (or when a step cannot lower ‖F‖₁) the step fails and is retried at dt/2. (A Picard iteration
+   on the lagged diffusivity, used before, does not converge for the stiff law D = D_p(U/κ)³⁰ at
+   dt·D_p/h² ~ 10³–10⁴: its iterates oscillate by 20–60 % of κ, and whichever iterate it stopped at was the
+   step — large foci locked at U = κ on fine meshes: docs/convergence.md.)
 2. each clone, carried by the total's edge fluxes gⱼₖ = dt Wⱼₖ (Φ(Uₖ) − Φ(Uⱼ)) (W = −offdiag K ≥ 0)
    with the upwind clone fraction, implicitly:  T uᵢⁿ⁺¹ = M uᵢⁿ,
        Tⱼⱼ = mⱼ + Σₖ (−gⱼₖ)₊/Uⱼ,   Tⱼₖ = −(gⱼₖ)₊/Uₖ.
