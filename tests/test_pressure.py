@@ -155,14 +155,18 @@ def test_sharp_traveling_front_of_porous_fisher():
     assert np.all(us[ahead] == 0.0)
 
 
+def _packed_focus_sim(n, rho=0.25, m=30.0, dt=0.25, t_end=3.0):
+    """A focus of the sites' law (m = 30, D_p = 1 mm²/day) from a ball of 60 µm at 0.86 κ in the octant of a
+    0.25 mm box (symmetry planes: zero flux) on n³ cells, at the shipped dt."""
+    return Simulation.from_dict(_box([0.25] * 3, [n] * 3, ["pressure", "pressure_growth"], dt, t_end,
+                                     growth_rate=rho, pressure_diffusivity=1.0, pressure_exponent=m,
+                                     initial={"shape": "ball", "center": [0.0, 0.0, 0.0], "radius": 0.06,
+                                              "density": 0.86 * KAPPA}))
+
+
 def _packed_focus(n, rho=0.25, m=30.0, dt=0.25, t_end=3.0):
-    """A focus of the sites' law (m = 30, D_p = 1 mm²/day) growing from a ball of 60 µm at 0.86 κ in the octant
-    of a 0.25 mm box (symmetry planes: zero flux) on n³ cells, at the shipped dt: (growth rate, center density/κ,
-    radius of the region above κ/2)."""
-    sim = Simulation.from_dict(_box([0.25] * 3, [n] * 3, ["pressure", "pressure_growth"], dt, t_end,
-                                    growth_rate=rho, pressure_diffusivity=1.0, pressure_exponent=m,
-                                    initial={"shape": "ball", "center": [0.0, 0.0, 0.0], "radius": 0.06,
-                                             "density": 0.86 * KAPPA}))
+    """The packed focus grown for t_end: (growth rate, center density/κ, radius of the region above κ/2)."""
+    sim = _packed_focus_sim(n, rho, m, dt, t_end)
     o = sim.organs["tissue"]
     before = o.cells_per_clone()[0]
     _run(sim)
@@ -193,10 +197,7 @@ def test_transport_step_keeps_an_undershoot_it_was_given():
     Crank–Nicolson diffusion step under error control) and receives nothing keeps its value: the Newton
     iterates are bounded below by min(Uⁿ, 0), not 0 (bounded by 0, that node's residual could never fall below
     the tolerance and every retry at dt/2 would fail)."""
-    sim = Simulation.from_dict(_box([0.25] * 3, [10] * 3, ["pressure", "pressure_growth"], 0.25, 0.25,
-                                    pressure_diffusivity=1.0, pressure_exponent=30.0,
-                                    initial={"shape": "ball", "center": [0.0, 0.0, 0.0], "radius": 0.06,
-                                             "density": 0.86 * KAPPA}))
+    sim = _packed_focus_sim(10, t_end=0.25)
     step = sim.solvers["tissue"].transport
     u = np.array([step.g.gather(c) for c in sim.organs["tissue"].clones])
     r = np.linalg.norm(step.points, axis=1)

@@ -9,7 +9,6 @@ import pytest
 from conftest import ROOT
 
 SCRIPTS = ["polyclonal", "clusters_vs_singles", "aceto", "therapy", "prediction", "organs", "lesion_sizes"]
-ENSEMBLES = {"polyclonal", "therapy", "prediction", "organs", "lesion_sizes"}  # take --seeds and --runs
 # Rows whose quick-mode value is checked against the published range: those with a range that are converged
 # (one level finer changes them by at most 5 %) or need no mesh. Rows marked "reported" are context. Misses the
 # table explains in a note: the mean cluster half-life (aceto) and the largest lung lesion (lesion sizes).
@@ -24,7 +23,7 @@ def runs(repro_runs):
 # Ensemble sizes in quick mode: the default scenario's two mice (shared by the scripts on it) and one of them one
 # level finer, which the convergence column and the checks below need, with per-cluster draws (the finer run then
 # seeds the same clusters: with per-step draws it is another mouse, and its change is seed noise, often > 5 %);
-# one mouse for the other scenarios.
+# one mouse for the other scenarios. The scripts named here run ensembles (they take --seeds and --runs).
 DEFAULT_ENSEMBLE = ["--seeds", "2", "--finer-seeds", "1", "--draws", "per_cluster"]
 ENSEMBLE_ARGS = {"therapy": ["--seeds", "1", "--finer-seeds", "0"], "prediction": ["--seeds", "1", "--finer-seeds", "0"],
                  "polyclonal": DEFAULT_ENSEMBLE, "organs": DEFAULT_ENSEMBLE, "lesion_sizes": DEFAULT_ENSEMBLE}
@@ -32,8 +31,7 @@ ENSEMBLE_ARGS = {"therapy": ["--seeds", "1", "--finer-seeds", "0"], "prediction"
 
 def _run(tmp_path, name, runs=None):
     script = ROOT / "scripts" / f"{'experiment' if name == 'lesion_sizes' else 'repro'}_{name}.py"
-    extra = ["--runs", str(runs), *ENSEMBLE_ARGS[name]] \
-        if name in ENSEMBLES else []
+    extra = ["--runs", str(runs), *ENSEMBLE_ARGS[name]] if name in ENSEMBLE_ARGS else []
     r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path), *extra], capture_output=True,
                        text=True, timeout=900, cwd=ROOT / "scripts")
     assert r.returncode == 0, r.stderr[-2000:]

@@ -81,9 +81,8 @@ class Region:
         del tets
         self.m = step.m[self.nodes]
         edges, cell_edges, k_edge = step._geometry(cells)
-        self.n_edges = len(edges)
         # Wⱼₖ = max(−Kⱼₖ, 0): the geometric weights of the region's edges, fixed while it is (Kirchhoff form)
-        self.w = np.maximum(-np.bincount(cell_edges.ravel(), weights=k_edge.ravel(), minlength=self.n_edges), 0.0)
+        self.w = np.maximum(-np.bincount(cell_edges.ravel(), weights=k_edge.ravel(), minlength=len(edges)), 0.0)
         del cell_edges, k_edge
         self.i, self.j = local[edges[:, 0]], local[edges[:, 1]]
         i, j, n = self.i, self.j, self.nodes.size
