@@ -10,7 +10,7 @@ from pdemet.flux.circulation import Hazards, MeanFieldCirculation, StochasticCir
 from pdemet.flux.config import Circulation, ClusterFluxConfig, SiteRouting, SizeDistribution
 from pdemet.flux.laws import PowerArrest, PowerClearance
 from pdemet.flux.ledger import new_ledger
-from pdemet.flux.shedding import Shed
+from pdemet.flux.shedding import Shed, take_clusters
 from pdemet.output.seeding import export_csv
 from pdemet.simulation import Simulation
 
@@ -86,6 +86,47 @@ def test_polyclonal_fraction_of_clusters_matches_exact_probability(draws):
     frac_seg, n_seg = _poly_fraction_of_arrests(seg)
     print(f"segregated primary: {frac_seg:.4f} of {n_seg}")
     assert frac_seg < exact - 10 * se
+
+
+def _take_from_a_line(h, comps, where_x, density=0.5, length=10.0, K=1):
+    """Clusters taken from a primary of nodes on a line, spacing h (mm), ``density`` cells per mm of each
+    clone: the cells left at each node's x."""
+    from scipy.spatial import cKDTree
+
+    x = np.arange(0.0, length + h / 2, h)
+    points = np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
+    m = np.full(len(x), h)                          # each node's share of the line
+    cells = np.full((K, len(x)), density * h)
+    where = np.array([int(round(w / h)) for w in where_x])
+    comps = np.array(comps, dtype=np.int64)
+    ledger = new_ledger(["lung"], 50)
+    shed, keep = take_clusters(comps.copy(), np.zeros(len(comps)), where, cells, m, ledger, cKDTree(points))
+    left = cells + shed.removal.T * m
+    return x, left, shed, ledger
+
+
+def test_a_cluster_keeps_its_size_and_takes_the_nearest_cells_on_any_mesh():
+    """A cluster of 38 cells leaving a sparse rim (0.5 cells per mm, so 0.05 or 0.025 cells per node) keeps
+    its 38 cells: they are the nearest ones, the 76 mm of line around its point, on both meshes. (Taken from
+    its one node, as before, it left with none.)"""
+    for h in (0.1, 0.05):
+        x, left, shed, ledger = _take_from_a_line(h, [[38]], [50.0], length=100.0)
+        assert shed.comps.tolist() == [[38]] and ledger["cells"]["shed"] == 38
+        assert np.sum(0.5 * h - left) == pytest.approx(38.0, rel=1e-12)
+        assert left.min() >= 0
+        emptied = x[left[0] < 1e-12]
+        assert emptied.min() == pytest.approx(12.0, abs=2 * h) and emptied.max() == pytest.approx(88.0, abs=2 * h)
+        assert np.all(left[0][np.abs(x - 50) > 38 + h] == 0.5 * h)
+
+
+def test_a_node_holding_its_clusters_cells_gives_them_alone_and_the_primary_caps_in_order():
+    x, left, shed, _ = _take_from_a_line(0.5, [[3], [4]], [2.0, 2.0], density=20.0)  # node 4 holds 10 cells
+    changed = np.flatnonzero(left[0] != 10.0)
+    assert changed.tolist() == [4] and left[0, 4] == pytest.approx(3.0)
+    # the whole primary holds 210 cells: clusters asking for 150, 150 and 5 keep 150, 60 and 0 (dropped)
+    x, left, shed, ledger = _take_from_a_line(0.5, [[150], [150], [5]], [1.0, 9.0, 5.0], density=20.0)
+    assert shed.comps.tolist() == [[150], [60]] and ledger["clusters"]["shed"] == 2
+    assert np.allclose(left, 0.0) and shed.times.shape == (2,)
 
 
 def test_clearance_alone_gives_the_half_life_per_size():

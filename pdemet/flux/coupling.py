@@ -72,7 +72,8 @@ class ClusterFlux:
         u = [self.gatherer(self.primary).gather(c) for c in self.organs[self.primary].clones]
         removal, arriving = None, None
         if self.rank0:
-            shed = self.shedding.shed(t, dt, np.array(u), prim.weights, self.vasculature[self.primary](prim.points))
+            shed = self.shedding.shed(t, dt, np.array(u), prim.weights,
+                                     self.vasculature[self.primary](prim.points), prim.tree)
             if self.cfg.injection and self.cfg.injection.due(t, dt):  # a tail-vein bolus (flux/injection.py)
                 shed = self.cfg.injection.add(shed, self.K, self.rng, self.ledger,
                                               self.shedding if self.streams is not None else None)

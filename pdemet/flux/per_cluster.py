@@ -155,8 +155,8 @@ class PerClusterShedding:
         self.cdf_size = np.cumsum(cfg.sizes.pmf())
         self.mean_size = cfg.sizes.mean()
 
-    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
-        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v."""
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray, tree) -> Shed:
+        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v, tree their cKDTree."""
         s, M = self.streams, self.cfg.sizes.max_size
         cells = m * u
         expected = shed_fraction(self.cfg, u, dt, self.capacity, vascular) * cells.sum(axis=0)
@@ -171,7 +171,7 @@ class PerClusterShedding:
         local = u[:, where].T
         local = np.where(local.sum(axis=1, keepdims=True) > 0, local, 1.0)
         comps = clones_of_cells(rows[:, 2:2 + M], sizes, local)
-        shed, keep = take_clusters(comps, times, where, cells, m, self.ledger)
+        shed, keep = take_clusters(comps, times, where, cells, m, self.ledger, tree)
         shed.fates = s.fates(rows[keep], keys[keep])
         return shed
 

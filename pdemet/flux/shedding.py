@@ -2,8 +2,9 @@
 (the shedding weight law), as clusters.
 
 Stochastic: exactly those cells become clusters — the count is Poisson, sizes follow P(n), the node is
-drawn ∝ expected shed cells, the clone make-up is Multinomial(n, local clone fractions), capped by the
-whole cells present at that node. Mean field: the expected cells leave, as a smooth flux.
+drawn ∝ expected shed cells, the clone make-up is Multinomial(n, local clone fractions). A cluster's cells of
+each clone are the nearest ones (:func:`take_clusters`): from its node while the node holds them, else
+gathered from the nodes around it. Mean field: the expected cells leave, as a smooth flux.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class StochasticShedding:
         self.cfg, self.capacity, self.rng, self.ledger = cfg, capacity, rng, ledger
         self.pmf = cfg.sizes.pmf()
 
-    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
-        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v."""
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray, tree) -> Shed:
+        """u (K, N) densities at the primary's nodes, m their ∫φⱼ (mm³), vascular their v, tree their cKDTree."""
         rng, K = self.rng, u.shape[0]
         p = shed_fraction(self.cfg, u, dt, self.capacity, vascular)
         cells = m * u                                    # (K, N) cells at each node
@@ -55,40 +56,64 @@ class StochasticShedding:
         where = np.asarray(where, dtype=np.int64)
         frac = (u[:, where] / u[:, where].sum(axis=0)).T if n_clusters else np.zeros((0, K))
         comps = rng.multinomial(sizes, frac).astype(np.int64) if n_clusters else np.zeros((0, K), np.int64)
-        return take_clusters(comps, times, where, cells, m, self.ledger)[0]
+        return take_clusters(comps, times, where, cells, m, self.ledger, tree)[0]
 
 
 def take_clusters(comps: np.ndarray, times: np.ndarray, where: np.ndarray, cells: np.ndarray, m: np.ndarray,
-                  ledger: dict) -> tuple[Shed, np.ndarray]:
+                  ledger: dict, tree) -> tuple[Shed, np.ndarray]:
     """The clusters (clone counts ``comps`` leaving node ``where`` at ``times``) taken from the primary's
-    ``cells`` (K, N; whole cells only, in order), empty ones dropped, counted in the ledger: the Shed and
-    the mask of the clusters kept."""
-    _whole_cells_only(comps, where, np.floor(cells + 1e-9))
+    ``cells`` (K, N), empty ones dropped, counted in the ledger: the Shed and the mask of the clusters kept.
+
+    Each cluster keeps its drawn size: its cells of a clone are the nearest cells of that clone, from its node
+    while the node holds them, else gathered outward over the nodes nearest to it (``tree``: the nodes'
+    cKDTree). Taking them from the one node would make the sizes depend on the mesh: a node of a finer
+    primary holds fewer cells, and at a sparse rim it would cut a 38-cell cluster to 12 (docs/convergence.md).
+    Only what the whole primary lacks is cut, in cluster order (whole cells)."""
+    _cap_to_primary(comps, cells)
     keep = comps.sum(axis=1) > 0
     comps, times, where = comps[keep], times[keep], where[keep]
-    removal = np.zeros((len(m), comps.shape[1]))
-    np.add.at(removal, where, -comps / m[where][:, None])
+    demand = np.zeros_like(cells.T)
+    np.add.at(demand, where, comps)
+    left = cells - demand.T                        # (K, N) after each node gives its own clusters' cells
+    short = np.argwhere(left < 0)                  # (clone, node) pairs whose node holds too few
+    if len(short):
+        left[short[:, 0], short[:, 1]] = 0.0
+        for k, j in short:
+            _gather(left[k], tree, j, demand[j, k] - cells[k, j])
     ledger["cells"]["shed"] += float(comps.sum())
     ledger["clusters"]["shed"] += float(len(comps))
-    return Shed(removal, comps, times), keep
+    return Shed(((left - cells) / m).T, comps, times), keep
 
 
-def _whole_cells_only(comps: np.ndarray, where: np.ndarray, avail: np.ndarray) -> None:
-    """Where a node's clusters ask for more cells than it holds, take them in order (in place)."""
-    demand = np.zeros_like(avail.T)
-    np.add.at(demand, where, comps)
-    for j in np.flatnonzero(np.any(demand > avail.T, axis=1)):
-        left = avail[:, j].copy()
-        for c in np.flatnonzero(where == j):
-            comps[c] = np.minimum(comps[c], left)
-            left -= comps[c]
+def _cap_to_primary(comps: np.ndarray, cells: np.ndarray) -> None:
+    """Where the clusters ask for more cells of a clone than the whole primary holds, cut them in order."""
+    avail = np.floor(cells.sum(axis=1) + 1e-9)
+    for k in np.flatnonzero(comps.sum(axis=0) > avail):
+        run = np.cumsum(comps[:, k])
+        comps[:, k] = np.clip(avail[k] - (run - comps[:, k]), 0, comps[:, k])
+
+
+def _gather(cells: np.ndarray, tree, node: int, need: float) -> None:
+    """Remove ``need`` cells from ``cells`` (N,), the nearest to ``node`` first (in place)."""
+    n = min(16, len(cells))
+    while True:
+        _, near = tree.query(tree.data[node], k=n)
+        near = np.atleast_1d(near)
+        have = np.cumsum(cells[near])
+        if have[-1] >= need or n == len(cells):
+            break
+        n = min(4 * n, len(cells))
+    last = min(int(np.searchsorted(have, need)), len(near) - 1)
+    taken = cells[near[last]] - (have[last] - need) if have[last] > need else cells[near[last]]
+    cells[near[:last]] = 0.0
+    cells[near[last]] -= min(taken, cells[near[last]])
 
 
 class MeanFieldShedding:
     def __init__(self, cfg, capacity: float, ledger: dict):
         self.cfg, self.capacity, self.ledger = cfg, capacity, ledger
 
-    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray) -> Shed:
+    def shed(self, t: float, dt: float, u: np.ndarray, m: np.ndarray, vascular: np.ndarray, tree=None) -> Shed:
         removed = u * shed_fraction(self.cfg, u, dt, self.capacity, vascular)  # (K, N) densities
         shed = removed @ m                               # (K,) cells
         self.ledger["cells"]["shed"] += float(shed.sum())
