@@ -101,12 +101,11 @@ def main():
                       "foci above ~1,200 cells locked at U = κ on 6 µm sites (docs/convergence.md)."),
         measured("99th percentile of lung lesions (cells)", p99, shipped, finer, "~1,000", kind="reported",
                  source="model: a steadier measure of the largest lesions than the maximum",
-                 note="With per-cluster draws: sites 12 -> 6 µm -1.3 %; every organ finer -25.6 % from one focus of "
-                      "seed 1 (4,226 cells at 12 µm): on the finer primary front (0.1 mm) the cluster of 38 cells "
-                      "that founded it leaves with 12 (3 of each clone) and does not survive. A cluster takes whole "
-                      "cells from one node of the primary, and a finer node holds fewer: the cluster sizes depend "
-                      "on the primary's mesh where the rim is sparse (surviving cells -1.0 % and -1.2 % in seeds "
-                      "1-2; docs/experiments.md)."),
+                 note="With per-cluster draws: sites 12 -> 6 µm -1.3 %, every organ finer -1.5 % (2 seeds). Before "
+                      "December 2026 a cluster took its cells from its one node of the primary, and a node of the "
+                      "finer (0.1 mm) front holds fewer at a sparse rim: seed 1's 38-cell founder of a 4,226-cell "
+                      "focus left with 12 cells and did not survive (-25.6 %). A cluster now keeps its drawn size, "
+                      "its cells gathered from the nearest nodes (docs/convergence.md)."),
         measured("share of lung lesions of 2–1,000 cells", share_in_range, shipped, finer, "most", 0.5, 1.0,
                  "predicted", src),
         measured("median lung lesion (cells)", median, shipped, finer, "—", kind="reported", source="model"),

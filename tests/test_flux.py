@@ -251,7 +251,7 @@ def test_per_cluster_draws_seed_the_same_clusters_whatever_the_time_steps():
     assert len(a) > 10000 and len(a & b) >= 0.98 * max(len(a), len(b))
     assert len(runs["per_step", 0.25][0] & runs["per_step", 0.125][0]) < 0.01 * len(a)
     # the same clusters: at a shared point, the same size, clones and fate (a few differ where the primary's
-    # state, which changes with dt, picks another node or caps a cluster at the whole cells there); times
+    # state, which changes with dt, picks another node and with it the clones); times
     # within a step
     ia = {p: i for i, p in enumerate(zip(*(np.round(ca[k], 12) for k in "xyz")))}
     ib = {p: i for i, p in enumerate(zip(*(np.round(cb[k], 12) for k in "xyz")))}
