@@ -103,10 +103,9 @@ def _gather(cells: np.ndarray, tree, node: int, need: float) -> None:
         if have[-1] >= need or n == len(cells):
             break
         n = min(4 * n, len(cells))
-    last = min(int(np.searchsorted(have, need)), len(near) - 1)
-    taken = cells[near[last]] - (have[last] - need) if have[last] > need else cells[near[last]]
+    last = min(int(np.searchsorted(have, need)), len(near) - 1)  # the node that gives the last of them
     cells[near[:last]] = 0.0
-    cells[near[last]] -= min(taken, cells[near[last]])
+    cells[near[last]] = max(have[last] - need, 0.0)
 
 
 class MeanFieldShedding:
