@@ -189,3 +189,23 @@ def test_resume_finds_a_plugin_given_by_a_relative_path(tmp_path, write_toml):
     assert str(tmp_path / "plugin_term.py") in (out / "scenario.toml").read_text()
     r = run_cli("run", "--resume", out, "--quiet", cwd=tmp_path / "runs")  # another working directory
     assert r.returncode == 0, r.stderr
+
+
+def test_a_run_without_fields_writes_the_same_tables_and_render_says_why(tmp_path, write_toml):
+    """``simulation.write_fields = false`` (ensembles): the same tables, no VTKHDF, the tables still readable,
+    and a render refused in one line that names the key."""
+    from pdemet.output.rundir import load_run
+
+    data = box_scenario()
+    off = box_scenario()
+    off["simulation"]["write_fields"] = False
+    for name, scenario in (("with", data), ("without", off)):
+        r = run_cli("run", write_toml(scenario, f"{name}.toml"), "--out", tmp_path / name, "--quiet")
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "with" / "timeseries.csv").read_text() == (tmp_path / "without" / "timeseries.csv").read_text()
+    assert list((tmp_path / "with" / "fields").glob("*.vtkhdf"))
+    assert not list((tmp_path / "without" / "fields").glob("*.vtkhdf"))
+    run = load_run(tmp_path / "without", fields=False)
+    assert run.organs == {} and np.array_equal(run.times, load_run(tmp_path / "with").times)
+    r = run_cli("render", tmp_path / "without")
+    assert r.returncode != 0 and r.stderr.count("\n") == 1 and "write_fields = false" in r.stderr, r.stderr

@@ -143,7 +143,9 @@ class SeedingLog(Recorder):
 
 def for_simulation(sim, out, resume: bool) -> dict[str, Recorder]:
     """The recorders of a run, by name (the names key their states in checkpoints)."""
-    recorders = {"fields": Fields(sim, out, resume), "timeseries": Timeseries(sim, out)}
+    recorders = {"timeseries": Timeseries(sim, out)}
+    if sim.scenario.simulation.write_fields:
+        recorders["fields"] = Fields(sim, out, resume)
     if sim.coupling is not None:
         recorders["seeding"] = SeedingLog(sim, out)
         recorders["census"] = Census(sim, out)

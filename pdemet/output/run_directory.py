@@ -110,4 +110,5 @@ class RunDirectory:
         self.last_output_time = state["last_output_time"]
         for name, rec in self.recorders.items():
             rec.set_state(state["recorders"].get(name))
-        self.recorders["fields"].truncate(self.last_output_time)
+        if "fields" in self.recorders:
+            self.recorders["fields"].truncate(self.last_output_time)

@@ -130,7 +130,10 @@ class Run:
 
     @property
     def times(self) -> np.ndarray:
-        """Output times of the reference organ (the primary one, else the first)."""
+        """Output times of the reference organ (the primary one, else the first; without fields, the
+        timeseries' times)."""
+        if not self.organs:
+            return np.unique([r["time"] for r in self.timeseries()])
         return next(iter(self.organs.values())).times
 
     def time_of(self, step: int) -> float:
@@ -231,8 +234,9 @@ def hex_rgb(color) -> tuple[float, float, float]:
     return tuple(int(color[i:i + 2], 16) / 255.0 for i in (1, 3, 5))
 
 
-def load_run(run_dir) -> Run:
-    """Read a run directory's metadata (fields are read lazily). Raises :class:`RenderError`."""
+def load_run(run_dir, fields: bool = True) -> Run:
+    """Read a run directory's metadata (fields are read lazily). Raises :class:`RenderError`; without
+    ``fields`` a run that wrote none (``simulation.write_fields = false``) loads with no organs: its tables."""
     path = Path(run_dir)
     if not path.is_dir():
         raise RenderError(f"run directory not found: {path}")
@@ -243,7 +247,8 @@ def load_run(run_dir) -> Run:
             scenario = tomllib.loads(sp.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise RenderError(f"cannot parse {sp}: {exc}") from None
-    organs, array_names = _organs(path, scenario.get("organs", {}) or {})
+    organs, array_names = _organs(path, scenario.get("organs", {}) or {}, fields,
+                                  (scenario.get("simulation") or {}).get("write_fields", True))
     ccfg = scenario.get("clones", {}) or {}
     clones = [str(c) for c in ccfg.get("names", [])] or [a for a in array_names if a != layout.TOTAL]
     colors = list(ccfg.get("colors", []))
@@ -253,10 +258,15 @@ def load_run(run_dir) -> Run:
     return Run(path=path, scenario=scenario, clones=clones, colors=rgb, organs=organs, summary=read_summary(path))
 
 
-def _organs(path: Path, organ_cfg: dict) -> tuple[dict[str, OrganFields], list[str]]:
+def _organs(path: Path, organ_cfg: dict, required: bool, written: bool) -> tuple[dict[str, OrganFields], list[str]]:
     """The organs with at least one output step (primary first, then scenario order), and the array names."""
     fields_dir = path / layout.FIELDS
     files = sorted(f for f in fields_dir.glob("*.vtkhdf") if not layout.is_temporary(f)) if fields_dir.is_dir() else []
+    if not files and not required:
+        return {}, []
+    if not files and not written:
+        raise RenderError(f"no fields in {path}: the run was made with simulation.write_fields = false (run it "
+                          "again with true to render it)")
     if not files:
         raise RenderError(f"no {layout.FIELDS}/*.vtkhdf in {path} (has the run written any output yet?)")
     by_name = {f.stem: f for f in files}

@@ -21,6 +21,8 @@ class SimulationConfig:
     dt: float               # days: initial and largest step
     output_every: float     # days between outputs (timeseries rows, fields, census)
     seed: int = 0
+    write_fields: bool = True  # fields/<organ>.vtkhdf at output times (renders need them; a default run ~0.4 GB);
+                               # false: the tables only (census, seeding, timeseries, summary), for ensembles
     solver: str = "imex"    # "imex" (Strang splitting, production) | "newton" (monolithic reference)
     theta: float = 0.5      # implicitness of the linear step: 0.5 Crank–Nicolson (2nd order), 1 backward Euler
     adaptive: bool = True   # halve dt on rejected steps, grow it back after successes

@@ -69,6 +69,7 @@ def _parse_simulation(s: Table, base_dir: Path) -> SimulationConfig:
         dt=s.number("dt", positive=True, unit="days"),
         output_every=s.number("output_every", positive=True, unit="days"),
         seed=s.number("seed", d.seed, integer=True, nonneg=True),
+        write_fields=s.boolean("write_fields", d.write_fields),
         solver=s.string("solver", d.solver, ("imex", "newton")),
         theta=s.number("theta", d.theta, positive=True, maximum=1.0),
         adaptive=s.boolean("adaptive", d.adaptive),
