@@ -34,7 +34,7 @@ meshes: install
 # PREDICTION_SEEDS mice.
 # The defaults are what docs/published_vs_model.md was made with (~4 h on 2 cores; CONTROLS empty: every
 # control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 THERAPY_SEEDS=8 PREDICTION_SEEDS=8 PREDICTION_GRID=`
-# (empty: the full grid). Runs are kept in results/repro/runs and shared by the scripts, so a re-run adds
+# (empty: the full grid). Runs (tables only: simulation.write_fields = false) are kept in results/repro/runs and shared by the scripts, so a re-run adds
 # only what is missing (delete that folder after changing the code).
 FINER ?= 2
 SITES_FINER ?= 2
