@@ -88,19 +88,19 @@ def test_polyclonal_fraction_of_clusters_matches_exact_probability(draws):
     assert frac_seg < exact - 10 * se
 
 
-def _take_from_a_line(h, comps, where_x, density=0.5, length=10.0, K=1):
-    """Clusters taken from a primary of nodes on a line, spacing h (mm), ``density`` cells per mm of each
-    clone: the cells left at each node's x."""
+def _take_from_a_line(h, comps, where_x, density=0.5, length=10.0):
+    """Clusters of one clone taken from a primary of nodes on a line, spacing h (mm), ``density`` cells per mm:
+    the nodes' x, the cells left at each node, the Shed and the ledger."""
     from scipy.spatial import cKDTree
 
     x = np.arange(0.0, length + h / 2, h)
     points = np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
     m = np.full(len(x), h)                          # each node's share of the line
-    cells = np.full((K, len(x)), density * h)
+    cells = np.full((1, len(x)), density * h)
     where = np.array([int(round(w / h)) for w in where_x])
     comps = np.array(comps, dtype=np.int64)
     ledger = new_ledger(["lung"], 50)
-    shed, keep = take_clusters(comps.copy(), np.zeros(len(comps)), where, cells, m, ledger, cKDTree(points))
+    shed, _ = take_clusters(comps.copy(), np.zeros(len(comps)), where, cells, m, ledger, cKDTree(points))
     left = cells + shed.removal.T * m
     return x, left, shed, ledger
 
