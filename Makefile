@@ -47,9 +47,6 @@ THERAPY_SEEDS ?= 4
 PREDICTION_GRID ?= --repeats 1 --exponents 4 3
 CONTROLS ?=
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
-# the default ensemble again with per-cluster random numbers (both finer levels then seed the same clusters)
-PER_CLUSTER = for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --draws per_cluster --finer-seeds $(FINER) --finer sites \
-	&& ../$(PY) $$s.py --draws per_cluster --finer-seeds $(FINER) || exit 1; done
 REPRO_ARMS := experiment_tail_vein experiment_ex_vivo
 VARIANT_ARGS = --seeds $(VARIANT_SEEDS) --finer-seeds $(VARIANT_FINER)
 # (run from scripts/)
@@ -61,7 +58,6 @@ repro: install
 	cd scripts && for s in $(REPRO_DEFAULT); do ../$(PY) $$s.py --finer-seeds $(FINER) || exit 1; \
 		../$(PY) $$s.py --finer-seeds $(SITES_FINER) --finer sites --runs ../results/repro/runs \
 			--out ../results/repro/$${s#*_}-finer-sites || exit 1; done && \
-		$(PER_CLUSTER) && \
 		for s in repro_clusters_vs_singles repro_aceto; do ../$(PY) $$s.py || exit 1; done && \
 		$(EXPERIMENTS) && \
 		../$(PY) repro_therapy.py --seeds $(THERAPY_SEEDS) --finer-seeds 0 && \

@@ -46,19 +46,20 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
                        "finer seed is another mouse) or the sites only (the primary as shipped: the same seeding "
                        "events unless a finer site makes the shared time step reject a step, which is checked and "
                        "reported; default: all)")
-        p.add_argument("--draws", choices=DRAWS, default="per_step", help="cluster_flux.draws of every run: "
-                       "per_step (as shipped) or per_cluster (each cluster owns its random numbers, so a finer "
-                       "level seeds the same clusters; runs and results in folders ending -per-cluster)")
+        p.add_argument("--draws", choices=DRAWS, default="per_cluster", help="cluster_flux.draws of every run: "
+                       "per_cluster (as shipped: each cluster owns its random numbers, so a finer level seeds the "
+                       "same clusters) or per_step (one generator step by step: a finer level is another mouse; "
+                       "runs and results in folders ending -per-step)")
         p.add_argument("--workers", type=int, default=None, help="runs at once (default: one per core)")
     return p
 
 
-DRAWS = ("per_step", "per_cluster")  # what --draws sets (pdemet/flux/per_cluster.py)
+DRAWS = ("per_cluster", "per_step")  # what --draws sets (pdemet/flux/per_cluster.py)
 
 
 def draws_suffix(args) -> str:
-    """The folder suffix of --draws (runs and results): none for the shipped per_step draws."""
-    return "-per-cluster" if getattr(args, "draws", "per_step") == "per_cluster" else ""
+    """The folder suffix of --draws (runs and results): none for the shipped per_cluster draws."""
+    return "-per-step" if getattr(args, "draws", "per_cluster") == "per_step" else ""
 
 
 FINER = ("all", "sites")  # what --finer refines (see resolution_overrides)
@@ -326,10 +327,10 @@ def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict |
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
     what = getattr(args, "finer", "all")
-    per_cluster = bool(draws_suffix(args))
-    if per_cluster:  # a key of the base (a sweep's overrides change only keys the base has)
+    per_cluster = not draws_suffix(args)
+    if not per_cluster:  # a key of the base (a sweep's overrides change only keys the base has)
         base = copy.deepcopy(base if base is not None else default_scenario(args.quick))
-        base.setdefault("cluster_flux", {})["draws"] = "per_cluster"
+        base.setdefault("cluster_flux", {})["draws"] = "per_step"
         tag += draws_suffix(args)
     shipped_runs, finer_runs = ({r.summary["seed"]: r
                                  for r in ensemble(root, tag, s, overrides, args.quick, fine, args.workers, base)}

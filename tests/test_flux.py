@@ -18,7 +18,7 @@ from conftest import run_cli
 
 
 def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None, t_end=2.0, seed=5, K=4,
-                  draws="per_step"):
+                  draws="per_cluster"):
     tissue = {"box": [3.0, 3.0, 1.5], "cells": [6, 6, 3]}
     primary = dict(tissue, role="primary", diffusion=0.01,
                    initial={"shape": "ball", "center": [1.5, 1.5, 0.75], "radius": 1.0, "density": 5.0e5,
@@ -30,7 +30,7 @@ def flux_scenario(mode="stochastic", growth=True, mixing="intermixed", size=None
         if growth:
             organ["growth_rate"] = 0.2
     flux = {"mode": mode, "shedding_rate": 0.02, "shedding_weight": "uniform",
-            "survival": {"single": 0.01, "exponent": 2.0}, **({"draws": draws} if draws != "per_step" else {})}
+            "survival": {"single": 0.01, "exponent": 2.0}, **({"draws": draws} if draws != "per_cluster" else {})}
     if size:
         flux["sizes"] = {"kind": "fixed", "size": size, "max_size": max(size, 2)}
     return {
@@ -304,9 +304,11 @@ def test_same_seed_same_tables_on_one_and_two_ranks(tmp_path, write_toml):
         assert texts[0] == texts[2], f"{name} differs between two serial runs with the same seed"
         a, b = (list(csv.reader(t.splitlines())) for t in texts[:2])
         assert len(a) == len(b) and len(a) > 1
+        # the lumped masses are assembled, so the ranks' sums round differently in the last bits: so do the
+        # shedding clock's event times (per-cluster draws); every event must be the same
         for ra, rb in zip(a[1:], b[1:]):
-            assert ra[:2] == rb[:2] and np.allclose(np.array(ra[2:], float), np.array(rb[2:], float),
-                                                    rtol=1e-9, atol=1e-9), (name, ra, rb)
+            assert ra[1] == rb[1] and np.allclose(np.array([ra[0], *ra[2:]], float), np.array([rb[0], *rb[2:]], float),
+                                                  rtol=1e-9, atol=1e-9), (name, ra, rb)
 
 
 def test_census_finds_separate_foci_with_exact_fractions():

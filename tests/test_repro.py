@@ -21,10 +21,10 @@ def runs(repro_runs):
 
 
 # Ensemble sizes in quick mode: the default scenario's two mice (shared by the scripts on it) and one of them one
-# level finer, which the convergence column and the checks below need, with per-cluster draws (the finer run then
-# seeds the same clusters: with per-step draws it is another mouse, and its change is seed noise, often > 5 %);
+# level finer, which the convergence column and the checks below need (per-cluster draws, the default: the finer
+# run seeds the same clusters; with per-step draws it is another mouse, and its change is seed noise, often > 5 %);
 # one mouse for the other scenarios. The scripts named here run ensembles (they take --seeds and --runs).
-DEFAULT_ENSEMBLE = ["--seeds", "2", "--finer-seeds", "1", "--draws", "per_cluster"]
+DEFAULT_ENSEMBLE = ["--seeds", "2", "--finer-seeds", "1"]
 ENSEMBLE_ARGS = {"therapy": ["--seeds", "1", "--finer-seeds", "0"], "prediction": ["--seeds", "1", "--finer-seeds", "0"],
                  "polyclonal": DEFAULT_ENSEMBLE, "organs": DEFAULT_ENSEMBLE, "lesion_sizes": DEFAULT_ENSEMBLE}
 
@@ -92,36 +92,18 @@ def test_prediction_polyclonality_falls_with_segregation_and_rises_with_cluster_
     assert seen[-1] >= seen[0]
 
 
-def test_finer_sites_only_keeps_every_seeding_event(tmp_path, runs):
-    """--finer sites refines the sites alone: the primary, its shedding and every seeding event are those of the
-    shipped run of the same seed while no step is rejected (one dt for all organs: a rejection redraws the
-    shedding, which the scripts detect and label "seeding differs"; docs/experiments.md)."""
-    from pdemet.output.layout import SEEDING
-    from pdemet.output.seeding import read_seeding, same_log
-
-    script = ROOT / "scripts" / "repro_polyclonal.py"
-    r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path), "--runs", str(runs),
-                        "--seeds", "1", "--finer-seeds", "1", "--finer", "sites"], capture_output=True, text=True,
-                       timeout=900, cwd=ROOT / "scripts")
-    assert r.returncode == 0, r.stderr[-2000:]
-    rows = json.loads((tmp_path / "result.json").read_text())["rows"]
-    assert all("sites only" in row["convergence"] for row in rows), [row["convergence"] for row in rows]
-    logs = [next((runs / tag / "members").glob(f"*_s001/{SEEDING}")) for tag in ("default-quick", "default-quick-finer-sites")]
-    assert len(read_seeding(logs[0])["columns"]["time"]) > 1000
-    assert same_log(*logs)
-
-
-def test_per_cluster_draws_keep_the_seeding_at_every_finer_level(tmp_path, runs):
-    """--draws per_cluster: each cluster owns its random numbers, so a finer level seeds the same clusters —
-    with the sites finer (the primary as shipped) and with every organ finer (a finer primary changes the
-    shedding clock by its discretization error and the clones of a cluster, not its size, fate or arrest point)."""
+def test_a_finer_level_seeds_the_same_clusters(tmp_path, runs):
+    """Per-cluster draws (the default): each cluster owns its random numbers, so a finer level seeds the same
+    clusters — with the sites finer (the primary as shipped; a step the finer sites reject changes only the
+    shedding clock's discretization) and with every organ finer (a finer primary changes the shedding clock by
+    its discretization error and the clones of a cluster, not its size, fate or arrest point)."""
     from pdemet.output.layout import SEEDING
     from pdemet.output.seeding import read_seeding, shared_survivors
 
     script = ROOT / "scripts" / "repro_polyclonal.py"
     for finer in ("sites", "all"):
         r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path / finer), "--runs", str(runs),
-                            "--seeds", "1", "--finer-seeds", "1", "--finer", finer, "--draws", "per_cluster"],
+                            "--seeds", "1", "--finer-seeds", "1", "--finer", finer],
                            capture_output=True, text=True, timeout=900, cwd=ROOT / "scripts")
         assert r.returncode == 0, r.stderr[-2000:]
         rows = {row["quantity"]: row for row in json.loads((tmp_path / finer / "result.json").read_text())["rows"]}
@@ -130,8 +112,7 @@ def test_per_cluster_draws_keep_the_seeding_at_every_finer_level(tmp_path, runs)
         survivors = rows["fraction of surviving lung arrests that are clusters (n ≥ 2)"]
         assert survivors["finer"] == pytest.approx(survivors["model"], rel=0.02), survivors
     shipped, *finer = (next((runs / tag / "members").glob(f"*_s001/{SEEDING}"))
-                       for tag in ("default-per-cluster-quick", "default-per-cluster-quick-finer-sites",
-                                   "default-per-cluster-quick-finer"))
+                       for tag in ("default-quick", "default-quick-finer-sites", "default-quick-finer"))
     assert read_seeding(shipped)["columns"]["survived"].sum() > 100
     assert shared_survivors(shipped, finer[0]) >= 0.99
     # every organ finer: the same clusters land at the same points with the same sizes; clones may differ

@@ -79,7 +79,7 @@ class SiteRouting:
 class ClusterFluxConfig:
     enabled: bool = False
     mode: str = "stochastic"            # "stochastic" | "mean_field"
-    draws: str = "per_step"             # "per_step" | "per_cluster": whose random numbers (flux/per_cluster.py)
+    draws: str = "per_cluster"          # "per_cluster" | "per_step": whose random numbers (flux/per_cluster.py)
     shedding_rate: float = 1e-3         # 1/day: per-cell rate at unit weight
     shedding_weight: SheddingWeight = field(default_factory=Rim)
     sizes: SizeDistribution = field(default_factory=SizeDistribution)
@@ -94,8 +94,8 @@ class ClusterFluxConfig:
     injection: Injection | None = None  # a tail-vein bolus ([cluster_flux.injection]; flux/injection.py)
 
     def to_dict(self) -> dict:
-        # draws is written only when not the default, so that older scenarios keep their hash (and checkpoints)
-        draws = {"draws": self.draws} if self.draws != "per_step" else {}
+        # the mean field draws nothing: its draws key is not written
+        draws = {"draws": self.draws} if self.mode == "stochastic" else {}
         return {"enabled": self.enabled, "mode": self.mode, **draws, "shedding_rate": self.shedding_rate,
                 "shedding_weight": self.shedding_weight.name, **self.shedding_weight.to_dict(),
                 "census_threshold": self.census_threshold,
@@ -116,10 +116,12 @@ def parse(t: Table, scenario) -> ClusterFluxConfig:
     """The [cluster_flux] table (an empty one: the flux is off) and the routing keys of every organ."""
     if not t.data:
         return ClusterFluxConfig(enabled=False)
+    mode = t.string("mode", "stochastic", ("stochastic", "mean_field"))
     cfg = ClusterFluxConfig(
         enabled=t.boolean("enabled", True),
-        mode=t.string("mode", "stochastic", ("stochastic", "mean_field")),
-        draws=t.string("draws", "per_step", ("per_step", "per_cluster")),
+        mode=mode,
+        # per_cluster: a finer mesh or a rejected step leaves every cluster's fate as it was (flux/per_cluster.py)
+        draws=t.string("draws", "per_cluster" if mode == "stochastic" else "per_step", ("per_cluster", "per_step")),
         shedding_rate=t.number("shedding_rate", 1e-3, nonneg=True, unit="1/day"),
         shedding_weight=read_law(t, "shedding_weight", "shedding_weight", "rim"),
         census_threshold=t.number("census_threshold", 1e-3, positive=True, maximum=1.0),

@@ -1,9 +1,9 @@
 """The cluster flux as a coupling of the organs: after every accepted step, shed → circulate → arrest → seed.
 
 All draws happen on rank 0, seeded by ``simulation.seed``, on node arrays in the mesh's original
-numbering, so runs are identical on any number of ranks: from one ``numpy.random.Generator`` step by step
-(``draws = "per_step"``), or from streams where each cluster owns its random numbers whatever the time
-steps (``"per_cluster"``, flux/per_cluster.py). The engine
+numbering, so runs are identical on any number of ranks: from streams where each cluster owns its random
+numbers whatever the time steps (``draws = "per_cluster"``, the default, flux/per_cluster.py), or from one
+``numpy.random.Generator`` step by step (``"per_step"``). The engine
 (``mode``: stochastic events or the mean field) picks the shedding, circulation and seeding classes once;
 the step below is the same for both. In sites with adaptive resolution, surviving clusters wait
 (extravasating) until the site's next refinement, which makes the mesh fine around them first, so
@@ -45,7 +45,8 @@ class ClusterFlux:
         self.pending: dict[str, list] = {s: [] for s in self.sites}  # founders waiting for their site's refinement
         self.ledger["cells"]["pending"] = 0.0
         self.stochastic = cfg.mode == "stochastic"
-        self.streams = ClusterStreams(seed, cfg.sizes.max_size) if cfg.draws == "per_cluster" else None
+        per_cluster = self.stochastic and cfg.draws == "per_cluster"  # the mean field draws nothing
+        self.streams = ClusterStreams(seed, cfg.sizes.max_size) if per_cluster else None
         if self.streams is not None:
             self.blood = PerClusterCirculation(cfg, self.sites, self.K, self.streams.run)
         else:

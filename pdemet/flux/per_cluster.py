@@ -1,8 +1,8 @@
 """Random numbers owned by each cluster, not by the time step (``cluster_flux.draws = "per_cluster"``).
 
-With ``draws = "per_step"`` (the default) every coupling step draws from one generator: a step rejected by
-the error control, or a finer mesh that changes the step sizes, redraws every later event, so the seeding
-of a finer run is another mouse. Here
+With ``draws = "per_step"`` every coupling step draws from one generator: a step rejected by the error
+control, or a finer mesh that changes the step sizes, redraws every later event, so the seeding of a finer
+run is another mouse. Here (the default)
 
 - the shedding is a Poisson process in its own clock Λ(t) = ∫ (expected clusters per day) dt: cluster k
   leaves when Λ crosses E₁ + … + E_k, the Eᵢ unit exponentials of one stream (the time-change
