@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The reproductions (repro_*.py), then the simulated experiments (experiment_*.py), by their output folders.
-ORDER = ["polyclonal", "polyclonal-per-cluster", "lesion_sizes", "lesion_sizes-per-cluster", "clusters_vs_singles", "tail_vein", "ex_vivo", "two_color", "controls",
-         "aceto", "therapy", "prediction", "organs", "organs-per-cluster"]
+ORDER = ["polyclonal", "lesion_sizes", "clusters_vs_singles", "tail_vein", "ex_vivo", "two_color", "controls",
+         "aceto", "therapy", "prediction", "organs"]
 
 
 def fmt(v):
@@ -36,21 +36,17 @@ def main():
              "a 95 % CI resampling whole seeds (one seed = one mouse); *finer*: the same seeds one level finer "
              "(every organ's adaptive element size halved: sites 12 → 6 µm, the primary's front 0.2 → 0.1 mm), "
              "the relative change and its 95 % CI over seeds; *converged*: the change is at most 5 %; *within "
-             "noise*: larger, but its CI holds 0 (a finer primary changes every random draw after it, so a seed "
-             "is a different mouse at each resolution); **no**: neither. "
+             "noise*: larger, but its CI holds 0; **no**: neither. "
              "*no mesh*: a closed form or the blood alone (no PDE). Notes under the table explain every miss; the "
              "experiments (tail vein, dish, two colors, controls) are discussed in docs/experiments.md.",
-             "With few finer seeds (the *finer* column says how many) the change's CI spans just those seeds' "
-             "changes: it is no bound. Counts (foci, lesions per mouse) move more than fractions: the finer "
-             "primary sheds slightly differently and so redraws every later event; with the seeding held fixed "
-             "the site counts converge (docs/convergence.md; docs/experiments.md, 'Counts and the finer "
-             "column'). *sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary, and "
-             "so every seeding event, as shipped: the change is the sites' discretization alone; run with "
-             "`--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* gives both verdicts (every organ; sites). "
-             "*…-per-cluster*: the default ensemble again with `cluster_flux.draws = \"per_cluster\"` "
-             "(each cluster owns its random numbers, so both finer levels seed the same clusters; docs/model.md, "
-             "'Whose random numbers'; docs/convergence.md): its finer columns are the like-for-like convergence "
-             "of their rows, the foci counts included. "
+             "Each cluster owns its random numbers (`cluster_flux.draws = \"per_cluster\"`, the default; "
+             "docs/model.md, 'Whose random numbers'), so a finer run of a seed seeds the same clusters at the same "
+             "points with the same sizes (a finer primary changes a cluster's clones and the shedding clock by its "
+             "discretization error): the change is the mesh's, not another mouse's. With few finer seeds (the "
+             "*finer* column says how many) the change's CI spans just those seeds' changes: it is no bound. "
+             "*sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary as shipped; "
+             "run with `--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* "
+             "gives both verdicts (every organ; sites). "
              "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
@@ -69,7 +65,7 @@ def main():
         sites_path = args.results / f"{name}-finer-sites" / "result.json"
         sites = ({r["quantity"]: r for r in json.loads(sites_path.read_text())["rows"]} if sites_path.exists()
                  else {})
-        title = res["title"] + (", per-cluster draws" if name.endswith("-per-cluster") else "")
+        title = res["title"]
         for r in res["rows"]:
             ci = f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
             ok = {True: "yes", False: "**no**", None: ""}[r["in_range"]]

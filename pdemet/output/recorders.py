@@ -7,6 +7,8 @@ A new recorder is one small class (see docs/extending.md) added to the list :fun
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from pdemet import census
@@ -62,6 +64,7 @@ class Fields(Recorder):
         self.sim, self.writers = sim, {}
         names = sim.clone_names + [layout.TOTAL]
         if sim.comm.rank == 0:
+            (Path(out) / layout.FIELDS).mkdir(exist_ok=True)
             for name in sim.organs:
                 self.writers[name] = VTKHDFWriter(layout.field_file(out, name), names, create=not resume)
 

@@ -32,7 +32,7 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
             elif child.exists() or child.is_symlink():
                 child.unlink()
     try:
-        (out / layout.FIELDS).mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)  # fields/ is the fields recorder's (absent without fields)
         probe = out / ".write_test"
         probe.write_text("")
         probe.unlink()
