@@ -42,10 +42,10 @@ def parser(name: str, doc: str, seeds: int | None = None) -> argparse.ArgumentPa
         p.add_argument("--finer-seeds", type=int, default=None, help="seeds 1..M (M <= N) also run one level "
                        "finer (adaptive element sizes halved) for the convergence column (default: N; 0: none)")
         p.add_argument("--finer", choices=FINER, default="all", help="what the finer level refines: every organ "
-                       "(all: the primary too, whose shedding then changes and with it every later random draw: a "
-                       "finer seed is another mouse) or the sites only (the primary as shipped: the same seeding "
-                       "events unless a finer site makes the shared time step reject a step, which is checked and "
-                       "reported; default: all)")
+                       "(all: the primary too, whose finer front changes the shedding clock by its discretization "
+                       "error and the clusters' clones, not their sizes, fates or arrest points) or the sites only "
+                       "(the primary as shipped: the same seeding events, which is checked and reported; default: "
+                       "all)")
         p.add_argument("--draws", choices=DRAWS, default="per_cluster", help="cluster_flux.draws of every run: "
                        "per_cluster (as shipped: each cluster owns its random numbers, so a finer level seeds the "
                        "same clusters) or per_step (one generator step by step: a finer level is another mouse; "
