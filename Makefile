@@ -32,8 +32,8 @@ meshes: install
 # only the sites finer (the primary as shipped; results in <name>-finer-sites). The variants (controls, two
 # colors): VARIANT_SEEDS mice, the first VARIANT_FINER also finer; therapy: THERAPY_SEEDS mice; prediction:
 # PREDICTION_SEEDS mice.
-# The defaults are what docs/published_vs_model.md was made with (~4 h on 2 cores; CONTROLS empty: every
-# control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 THERAPY_SEEDS=8 PREDICTION_SEEDS=8 PREDICTION_GRID=`
+# The defaults are what docs/published_vs_model.md was made with (~2.5 h on 2 cores; CONTROLS empty: every
+# control); more is e.g. `make repro FINER=8 ARMS_FINER=8 VARIANT_FINER=2 PREDICTION_GRID=`
 # (empty: the full grid). Runs (tables only: simulation.write_fields = false) are kept in results/repro/runs and shared by the scripts, so a re-run adds
 # only what is missing (delete that folder after changing the code).
 FINER ?= 2
@@ -41,8 +41,8 @@ SITES_FINER ?= 2
 ARMS_FINER ?= 1
 VARIANT_SEEDS ?= 8
 VARIANT_FINER ?= 0
-PREDICTION_SEEDS ?= 2
-THERAPY_SEEDS ?= 4
+PREDICTION_SEEDS ?= 8
+THERAPY_SEEDS ?= 8
 # the prediction maps' grid (empty: the script's full grid, sector repeats 8 4 2 1 × α 4 3 2; α = 2 runs hold ~9 GiB each)
 PREDICTION_GRID ?= --repeats 1 --exponents 4 3
 CONTROLS ?=

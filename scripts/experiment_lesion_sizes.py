@@ -91,17 +91,17 @@ def main():
         measured("smallest lung lesion (cells)", smallest, shipped, finer, "2", 2.0, 10.0, "predicted", src),
         measured("largest lung lesion (cells)", largest, shipped, finer, "~1,000", 300.0, 3000.0, "predicted", src,
                  note="\"~1,000\" read as 300–3,000 cells. Miss: the largest lesions are each "
-                      "founded by one cluster of 20–46 cells in the first days (census founding_events = 1), and "
-                      "at ρ = 0.25/day (doubling 2.8 days) they reach 2,000–5,700 cells by day 21; the maximum over "
+                      "founded by one cluster of 20–47 cells in the first days (census founding_events = 1), and "
+                      "at ρ = 0.25/day (doubling 2.8 days) they reach 2,000–5,400 cells by day 21; the maximum over "
                       "all mice is an extreme statistic that a seed bootstrap does not bound well (the 99th "
                       "percentile below is the stable measure). Fewer than 1,000 cells at day 21 would need slower "
                       "growth at the site than in the primary, or a later observation than the paper's. Converged: with "
-                      "the seeding held fixed (--draws per_cluster, sites 12 -> 6 µm) seed 1's largest focus has "
+                      "the seeding held fixed (per-cluster draws, the default; sites 12 -> 6 µm) seed 1's largest focus has "
                       "5,197 vs 5,185 cells (-0.2 %). Before the transport step's Newton solve (December 2026) "
                       "foci above ~1,200 cells locked at U = κ on 6 µm sites (docs/convergence.md)."),
         measured("99th percentile of lung lesions (cells)", p99, shipped, finer, "~1,000", kind="reported",
                  source="model: a steadier measure of the largest lesions than the maximum",
-                 note="With per-cluster draws: sites 12 -> 6 µm -1.3 %, every organ finer -1.5 % (2 seeds). Before "
+                 note="Sites 12 -> 6 µm -1.3 %, every organ finer -1.5 % (2 seeds). Before "
                       "December 2026 a cluster took its cells from its one node of the primary, and a node of the "
                       "finer (0.1 mm) front holds fewer at a sparse rim: seed 1's 38-cell founder of a 4,226-cell "
                       "focus left with 12 cells and did not survive (-25.6 %). A cluster now keeps its drawn size, "
