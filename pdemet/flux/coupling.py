@@ -1,9 +1,10 @@
 """The cluster flux as a coupling of the organs: after every accepted step, shed → circulate → arrest → seed.
 
 All draws happen on rank 0, seeded by ``simulation.seed``, on node arrays in the mesh's original
-numbering, so runs are identical on any number of ranks: from streams where each cluster owns its random
-numbers whatever the time steps (``draws = "per_cluster"``, the default, flux/per_cluster.py), or from one
-``numpy.random.Generator`` step by step (``"per_step"``). The engine
+numbering, so runs draw the same events on any number of ranks (with per-cluster draws their times agree
+to round-off: the shedding clock sums assembled lumped masses): from streams where each cluster owns its
+random numbers whatever the time steps (``draws = "per_cluster"``, the default, flux/per_cluster.py), or from
+one ``numpy.random.Generator`` step by step (``"per_step"``). The engine
 (``mode``: stochastic events or the mean field) picks the shedding, circulation and seeding classes once;
 the step below is the same for both. In sites with adaptive resolution, surviving clusters wait
 (extravasating) until the site's next refinement, which makes the mesh fine around them first, so
