@@ -13,8 +13,14 @@ metastasis). Each arm injects as many cells as give about TARGET expected founde
 comparable. Each arm is an ensemble of seeds (one mouse each, the runs kept under results/repro/runs): the
 ratio is that of the counts pooled over mice, with a 95 % CI resampling whole mice of both arms, and again one
 level finer (the lung's adaptive element size halved, 12 -> 6 µm; the primary is empty here).
+
+One level finer, an aggregate mouse (~40 foci of ~3,400 cells at 6 µm) runs for hours on 2 cores, so the finer
+aggregate runs inject --finer-dose of the arm's clusters: the first of them, which are the same clusters at any
+dose (each injected cluster owns row j of its stream, docs/model.md), and the same dose at the shipped
+resolution is what the finer column compares them with. The single-cell arm is run whole at both resolutions.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -24,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repro_clusters_vs_singles import N_AGG, lung_colonies_per_cell  # noqa: E402
 from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, parser,  # noqa: E402
-                          pyplot, save_figure, write_table)
+                          pyplot, save_figure, seed_lists, write_table)
 
 T_END = 21.0      # days: the paper counted lung metastases after 3 weeks
+FINER_DOSE = 0.125  # the finer aggregate runs inject this fraction of the arm's clusters (see the docstring)
 ORGAN = "lung"
 
 
@@ -108,32 +115,59 @@ ARM_HEADER = ["arm", "mice", "cells", "founders", "lesions", "foci >= 50 cells",
               "median lesion", "largest lesion"]
 
 
+def arm_args(args, shipped: bool):
+    """``args`` for the shipped runs only (every seed), or for the finer seeds only at both resolutions."""
+    _, fine = seed_lists(args)
+    change = {"finer_seeds": 0} if shipped else {"seeds": len(fine), "finer_seeds": len(fine)}
+    return argparse.Namespace(**{**vars(args), **change})
+
+
 def main():
     p = parser("experiment_tail_vein", __doc__, seeds=8)
+    p.add_argument("--finer-dose", type=float, default=FINER_DOSE, help="fraction of the aggregate arm's clusters "
+                   "that its finer runs inject, with the same dose at the shipped resolution as their reference "
+                   f"(the first clusters: the same at any dose; default {FINER_DOSE:g}; 1: the whole arm)")
     args = p.parse_args()
+    if not 0.0 < args.finer_dose <= 1.0:
+        p.error(f"--finer-dose: got {args.finer_dose:g}, expected a fraction in (0, 1]")
     out = out_dir(args, "tail_vein")
     target = 8.0 if args.quick else 40.0
-    arms, finer = {}, {}
+    arms, finer, reference, doses = {}, {}, {}, {}
     for name, size in (("aggregates", N_AGG), ("singles", 1)):
         cells = arm_cells(args.quick, size, target)
-        arms[name], finer[name] = ensemble_records(args, f"tailvein-{name}-{cells}",
-                                                   base=injection_scenario(args.quick, size, cells))
+        tag, scenario = f"tailvein-{name}-{cells}", injection_scenario(args.quick, size, cells)
+        if size == 1 or args.finer_dose == 1.0:
+            arms[name], finer[name] = ensemble_records(args, tag, base=scenario)
+            reference[name], doses[name] = arms[name], cells
+            continue
+        arms[name], _ = ensemble_records(arm_args(args, shipped=True), tag, base=scenario)
+        doses[name] = size * max(1, round(args.finer_dose * cells / size))
+        reference[name], finer[name] = ({}, {}) if not seed_lists(args)[1] else ensemble_records(
+            arm_args(args, shipped=False), f"tailvein-{name}-{doses[name]}",
+            base=injection_scenario(args.quick, size, doses[name]))
     both, both_fine = paired(arms["aggregates"], arms["singles"]), paired(finer["aggregates"], finer["singles"])
+    ref = paired(reference["aggregates"], reference["singles"])
+    agg_cells = arm_cells(args.quick, N_AGG, target)
+    note = ("" if doses["aggregates"] == agg_cells else
+            f"finer column: the first {doses['aggregates'] // N_AGG} of the aggregate arm's {agg_cells // N_AGG} "
+            "clusters (the same clusters) at both resolutions, single cells whole")
     rows = []
     for key, label in (("founders", "founders (surviving arrests)"), ("lesions", "lesions (any size)"),
                        ("foci", "foci of >= 50 cells (metastases)")):
         rows.append(measured(f"lung {label} per injected cell, aggregates of {N_AGG} vs singles, day 21",
                              per_cell_ratio(key), both, both_fine, "> 100", 100.0, None,
                              "reported" if key == "founders" else "predicted",
-                             "Cheung et al. PNAS 2016 (aggregate size assumed)"))
-    write_table(out, ARM_HEADER, arm_table(arms) + [[f"{n} (finer)", *r[1:]] for n, r in
-                                                   zip(finer, arm_table(finer))],
-                f"Tail-vein injection: lung lesions at day {T_END:g} (all mice of each arm)")
+                             "Cheung et al. PNAS 2016 (aggregate size assumed)", note=note, reference=ref))
+    partial = {f"aggregates, {doses['aggregates']:,} cells": reference["aggregates"]} if note and ref else {}
+    table = arm_table(arms) + arm_table(partial) + [[f"{n} (finer)", *r[1:]] for n, r in
+                                                    zip(finer, arm_table(finer))]
+    write_table(out, ARM_HEADER, table, f"Tail-vein injection: lung lesions at day {T_END:g} (all mice of each arm)")
     figure(out, arms)
     finish(out, "tail_vein", "Tail-vein injection, aggregates vs dispersed cells, grown in the lung PDE", rows,
            {"n_agg": N_AGG, "t_end_days": T_END, "seeds": sorted(both), "finer_seeds": sorted(both_fine),
-            "quick": args.quick, "target_founders_per_arm": target,
-            "arms": {n: dict(zip(ARM_HEADER[1:], r[1:])) for n, r in zip(arms, arm_table(arms))}})
+            "finer_dose_cells": doses, "quick": args.quick, "target_founders_per_arm": target,
+            "arms": {n: dict(zip(ARM_HEADER[1:], r[1:])) for n, r in zip(arms, arm_table(arms))},
+            "table": [dict(zip(ARM_HEADER, r)) for r in table]})
 
 
 if __name__ == "__main__":

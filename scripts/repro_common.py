@@ -229,19 +229,21 @@ def seed_bootstrap(statistic, records: list, n: int = 2000) -> tuple[float, floa
 
 
 def measured(quantity, statistic, shipped: dict, finer: dict, published, low=None, high=None, kind="predicted",
-             source="", note="") -> dict:
+             source="", note="", reference: dict | None = None) -> dict:
     """A row measured on seed ensembles ({seed: record}): ``statistic(list of records)`` over every shipped
     seed with its seed-bootstrap CI, the value one level finer and the relative change from the shipped value
     on the same seeds, with the change's CI resampling those seeds (see :func:`set_finer` for why the same seed
-    does not cancel the noise)."""
+    does not cancel the noise). ``reference``: the shipped runs the finer ones refine, when they are not
+    ``shipped`` (e.g. a smaller dose of the same clusters, when the full one is too costly one level finer)."""
     seeds = sorted(shipped)
     recs = [shipped[s] for s in seeds]
     r = row(quantity, float(statistic(recs)), published, low, high, seed_bootstrap(statistic, recs), kind,
             source, note, convergence="not run")
     r["seeds"] = len(seeds)
-    common = sorted(set(finer) & set(shipped))
+    reference = shipped if reference is None else reference
+    common = sorted(set(finer) & set(reference))
     if common:
-        fine, base = [finer[s] for s in common], [shipped[s] for s in common]
+        fine, base = [finer[s] for s in common], [reference[s] for s in common]
         change = seed_bootstrap(lambda idx: statistic([fine[i] for i in idx]) - statistic([base[i] for i in idx]),
                                 list(range(len(common))))
         set_finer(r, statistic(fine), statistic(base), len(common), change, finer_kind(fine))

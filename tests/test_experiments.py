@@ -27,7 +27,7 @@ def test_tail_vein_injection_matches_the_hazards_and_grows_foci(tmp_path, repro_
     from repro_clusters_vs_singles import N_AGG, lung_colonies_per_cell
     from repro_common import default_scenario, flux_config
 
-    result = _run(tmp_path, repro_runs, "tail_vein")
+    result = _run(tmp_path, repro_runs, "tail_vein", "--finer-seeds", "1", "--finer-dose", "0.5")
     founders = result["rows"][0]
     _, cfg, sites = flux_config(default_scenario(quick=True))
     exact = lung_colonies_per_cell(cfg, sites, N_AGG) / lung_colonies_per_cell(cfg, sites, 1)
@@ -35,6 +35,15 @@ def test_tail_vein_injection_matches_the_hazards_and_grows_foci(tmp_path, repro_
     for arm in result["parameters"]["arms"].values():
         assert arm["founders"] >= 1 and arm["foci >= 50 cells"] == arm["lesions"] == arm["founders"]
         assert arm["smallest lesion (cells)"] >= 50
+    # one level finer: half the aggregate arm's clusters (the first: the same ones) at both resolutions
+    arms = {a["arm"]: a for a in result["parameters"]["table"]}
+    half = result["parameters"]["finer_dose_cells"]["aggregates"]
+    assert half == N_AGG * round(0.5 * arms["aggregates"]["cells"] / N_AGG)
+    shipped, finer = arms[f"aggregates, {half:,} cells"], arms["aggregates (finer)"]
+    assert 1 <= shipped["founders"] == finer["founders"] <= arms["aggregates"]["founders"]
+    assert finer["foci >= 50 cells"] == finer["founders"]
+    for row in result["rows"]:
+        assert row["finer"] is not None and "first" in row["note"] and row["converged"] is True, row
 
 
 def test_two_colors_look_monochrome_when_the_primary_is_segregated(tmp_path, repro_runs):

@@ -407,6 +407,24 @@ def test_an_injection_enters_the_blood_once_and_every_cell_is_accounted_for(draw
     assert sites == pytest.approx(c["seeded"] - c["pending"], rel=1e-9)  # seeded cells are all green
 
 
+def test_a_smaller_injection_seeds_the_first_clusters_of_a_larger_one():
+    """Per-cluster draws: injected cluster j owns row j of the injected stream, so a dose of n clusters is the
+    first n clusters of any larger dose: the same survivors at the same points, with the same sizes, clones and
+    times (what lets the tail-vein experiment's finer column inject a fraction of the dose)."""
+    survivors = {}
+    for cells in (900, 3000):
+        sim = Simulation.from_dict(_injection_scenario(cells=cells))
+        sim.run()
+        c = sim.coupling.events.columns()
+        m = c["survived"].astype(bool)
+        survivors[cells] = {(int(o), *np.round([x, y, z], 12), int(n), tuple(k), t) for o, x, y, z, n, k, t in
+                            zip(c["organ"][m], c["x"][m], c["y"][m], c["z"][m], c["size"][m], c["clones"][m].tolist(),
+                                c["time"][m])}
+    small, large = survivors[900], survivors[3000]
+    print(f"{len(small)} of {len(large)} survivors from 30 of 100 clusters")
+    assert 0 < len(small) < len(large) and small <= large
+
+
 @pytest.mark.parametrize("change, match", [
     ({"injection": {"cells": 10, "size": 60}}, r"injection.size: got 60, larger than sizes.max_size = 50"),
     ({"injection": {"cells": 10, "size": 30}}, r"injection.cells: got 10, fewer than one cluster of size 30"),
