@@ -106,6 +106,29 @@ def test_resume_reruns_only_missing_or_changed_members(grid_sweep):
     assert {k for k, v in timing.items() if v == "1"} == {"p001_s002", "p002_s001"}
 
 
+def test_a_member_that_wrote_fields_serves_a_request_without_them(tmp_path):
+    """A run that wrote more serves a request for less: a completed member with fields is kept when the sweep
+    is asked again without fields (its tables are the same), but not the other way round."""
+    def sweep(fields: bool):
+        return _write(tmp_path / f"fields_{fields}.toml", f"""
+base = "{QUICK}"
+seeds = [3]
+[parameters]
+[overrides]
+simulation = {{ t_end = 0.5, output_every = 0.5, adaptive = false, write_fields = {str(fields).lower()} }}
+""")
+    out = tmp_path / "out"
+    assert run_sweep(sweep(True), out, workers=1, progress=False)["ran"] == 1
+    counts = run_sweep(sweep(False), out, workers=1, progress=False)
+    assert (counts["ran"], counts["skipped"]) == (0, 1)
+    assert (out / "members" / "p000_s003" / "fields").is_dir()
+    out2 = tmp_path / "out2"
+    assert run_sweep(sweep(False), out2, workers=1, progress=False)["ran"] == 1
+    counts = run_sweep(sweep(True), out2, workers=1, progress=False)
+    assert (counts["ran"], counts["skipped"]) == (1, 0)
+    assert (out2 / "members" / "p000_s003" / "fields").is_dir()
+
+
 def test_failing_member_does_not_stop_the_others_and_is_rerun(tmp_path, capsys):
     text = f"""
 base = "{QUICK}"

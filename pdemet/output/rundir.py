@@ -219,12 +219,28 @@ def read_summary(run_dir) -> dict:
 
 
 def is_completed(run_dir, scenario_text: str) -> bool:
-    """A completed run of this very scenario (its resolved scenario.toml is ``scenario_text``)."""
+    """A completed run of this very scenario (its resolved scenario.toml is ``scenario_text``), or of the same
+    scenario with fields written when ``scenario_text`` writes none: a run that wrote more serves a request for
+    less (its tables are the same; ``load_run(fields=False)`` reads it)."""
     try:
-        same = (Path(run_dir) / layout.SCENARIO).read_text() == scenario_text
+        stored = (Path(run_dir) / layout.SCENARIO).read_text()
     except OSError:
         return False
+    same = stored == scenario_text or _with_fields_serves(stored, scenario_text)
     return same and read_summary(run_dir).get("status") == "completed"
+
+
+def _with_fields_serves(stored: str, wanted: str) -> bool:
+    """``stored`` is ``wanted`` except that it writes fields where ``wanted`` writes none."""
+    try:
+        a, b = tomllib.loads(stored), tomllib.loads(wanted)
+    except tomllib.TOMLDecodeError:
+        return False
+    sa, sb = a.get("simulation") or {}, b.get("simulation") or {}
+    if sb.get("write_fields", True) or not sa.get("write_fields", True):
+        return False
+    sa["write_fields"] = False
+    return a == b
 
 
 def hex_rgb(color) -> tuple[float, float, float]:
