@@ -329,8 +329,8 @@ def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict |
     seeds, finer_seeds = seed_lists(args)
     root = runs_root(args)
     what = getattr(args, "finer", "all")
-    per_cluster = not draws_suffix(args)
-    if not per_cluster:  # a key of the base (a sweep's overrides change only keys the base has)
+    per_step = getattr(args, "draws", "per_cluster") == "per_step"
+    if per_step:  # a key of the base (a sweep's overrides change only keys the base has)
         base = copy.deepcopy(base if base is not None else default_scenario(args.quick))
         base.setdefault("cluster_flux", {})["draws"] = "per_step"
         tag += draws_suffix(args)
@@ -346,7 +346,7 @@ def ensemble_records(args, tag: str, overrides: dict | None = None, base: dict |
               f"(same point and size; {same_clones:.2%} also with the same clones)")
         # per_step: one dt for all organs, so a step the finer sites rejected redraws every later event;
         # per_cluster: the same clusters up to the shedding clock's time discretization
-        same = shared >= SAME_SEEDING if per_cluster else same_log(a, b)
+        same = same_log(a, b) if per_step else shared >= SAME_SEEDING
         if what == "sites" and not same:
             print(f"{tag} seed {s}: the sites-only finer run seeded differently from the shipped one; its "
                   "change is judged as a different mouse's")
