@@ -84,7 +84,10 @@ def test_resume_after_every_checkpoint(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(_cmd("run", QUICK, "--out", run, "--quiet", "--checkpoint-every", "1"), cwd=ROOT,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    # stop it after its first checkpoint (a fixed delay may fall before the run starts on a busy machine)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.npz").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 130:
@@ -96,6 +99,22 @@ def test_resume_after_every_checkpoint(tmp_path):
     else:  # finished before the signal arrived
         assert proc.returncode == 0
     assert _compare_runs(ref, run) <= 1e-12
+
+
+def test_ctrl_c_while_a_run_is_set_up_is_one_line(monkeypatch, capsys, tmp_path):
+    """Ctrl-C before the run's own handler is in place (reading the scenario, loading meshes): one line, exit 130,
+    no traceback and no run directory."""
+    import pdemet.scenario
+    from pdemet import cli
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pdemet.scenario, "scenario_from_toml", interrupted)
+    assert cli.main(["run", str(QUICK), "--out", str(tmp_path / "run"), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted (SIGINT) before `run`" in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_failed_run_stops_cleanly_with_last_good_state(tmp_path, write_toml):
