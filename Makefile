@@ -32,9 +32,10 @@ meshes: install
 # <name>-finer-sites). The dish: 8 dishes per arm, the first ARMS_FINER finer. The tail vein: 8 mice per arm, the
 # first TAIL_VEIN_FINER finer, their aggregate arm at 1/8 of the dose (the same first clusters at both
 # resolutions: a whole finer aggregate mouse runs for hours here; experiment_tail_vein.py --finer-dose). The
-# variants (controls and K14, two colors) and therapy: VARIANT_SEEDS / THERAPY_SEEDS mice, the first
-# VARIANT_FINER / THERAPY_FINER of them with the sites finer. Prediction: PREDICTION_SEEDS mice, the first
-# PREDICTION_FINER with every organ finer (it varies the primary's mixing, so its finer level refines the primary).
+# controls and K14 variants and therapy: VARIANT_SEEDS / THERAPY_SEEDS mice, the first VARIANT_FINER /
+# THERAPY_FINER of them with the sites finer. Two colors and prediction, which vary the primary's mixing:
+# VARIANT_SEEDS / PREDICTION_SEEDS mice, the first VARIANT_FINER / PREDICTION_FINER at both finer levels (every
+# organ: the primary's clone borders too; sites only).
 # A finer ensemble of one seed keeps one core busy: on 2 cores a second finer seed costs no wall time.
 # The defaults are what docs/published_vs_model.md was made with (~6 h on 2 cores, most of it the finer runs;
 # CONTROLS empty: every control); more is e.g. `make repro FINER=8 VARIANT_FINER=2 PREDICTION_GRID=` (empty: the
@@ -59,7 +60,8 @@ SITES = --finer sites --finer-seeds
 EXPERIMENTS = ../$(PY) experiment_tail_vein.py --finer-seeds $(TAIL_VEIN_FINER) && \
 	../$(PY) experiment_ex_vivo.py --finer-seeds $(ARMS_FINER) && \
 	for f in "--finer-seeds 0" "$(SITES) $(VARIANT_FINER)"; do \
-		../$(PY) experiment_controls.py --seeds $(VARIANT_SEEDS) $$f $(if $(CONTROLS),--only $(CONTROLS)) && \
+		../$(PY) experiment_controls.py --seeds $(VARIANT_SEEDS) $$f $(if $(CONTROLS),--only $(CONTROLS)) || exit 1; done && \
+	for f in "--finer-seeds $(VARIANT_FINER)" "$(SITES) $(VARIANT_FINER)"; do \
 		../$(PY) experiment_two_color.py --seeds $(VARIANT_SEEDS) $$f || exit 1; done
 
 repro: install
@@ -69,7 +71,8 @@ repro: install
 		$(EXPERIMENTS) && \
 		for f in "--finer-seeds 0" "$(SITES) $(THERAPY_FINER)"; do \
 			../$(PY) repro_therapy.py --seeds $(THERAPY_SEEDS) $$f || exit 1; done && \
-		../$(PY) repro_prediction.py --seeds $(PREDICTION_SEEDS) --finer-seeds $(PREDICTION_FINER) $(PREDICTION_GRID)
+		for f in "--finer-seeds $(PREDICTION_FINER)" "$(SITES) $(PREDICTION_FINER)"; do \
+			../$(PY) repro_prediction.py --seeds $(PREDICTION_SEEDS) $$f $(PREDICTION_GRID) || exit 1; done
 	$(PY) scripts/published_table.py
 
 # The experiments of Cheung et al. 2016 alone (docs/experiments.md; their runs are shared with `make repro`).
