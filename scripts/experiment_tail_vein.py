@@ -29,8 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repro_clusters_vs_singles import N_AGG, lung_colonies_per_cell  # noqa: E402
-from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, parser,  # noqa: E402
-                          pyplot, save_figure, seed_lists, write_table)
+from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, paired,  # noqa: E402
+                          parser, pyplot, save_figure, seed_lists, write_table)
 
 T_END = 21.0      # days: the paper counted lung metastases after 3 weeks
 FINER_DOSE = 0.125  # the finer aggregate runs inject this fraction of the arm's clusters (see the docstring)
@@ -73,11 +73,6 @@ def per_cell_ratio(key: str, organ: str = ORGAN):
             return float("inf") if ka else float("nan")
         return (ka / sum(x["cells"] for x in a)) / (kb / sum(x["cells"] for x in b))
     return stat
-
-
-def paired(a: dict, b: dict) -> dict:
-    """Records of two arms joined by seed (independent mice; the pairing only lets a bootstrap resample both)."""
-    return {s: {"seed": s, "a": a[s], "b": b[s]} for s in sorted(set(a) & set(b))}
 
 
 def figure(out: Path, arms: dict, xlabel: str = "cells per lung lesion at day 21", verb: str = "injected",

@@ -22,8 +22,8 @@ import math
 import numpy as np
 
 from experiment_controls import variants
-from repro_common import (default_scenario, ensemble_records, finish, foci_of, measured, out_dir, parser, pyplot,
-                          save_figure, write_table)
+from repro_common import (default_scenario, ensemble_records, finish, foci_of, measured, out_dir, paired, parser,
+                          pyplot, save_figure, write_table)
 
 REPEATS = [None, 8, 4, 2, 1]  # None: intermixed (ℓ = 0)
 EXPONENTS = [4.0, 3.0, 2.0]   # mean cluster sizes 1.11, 1.35, 2.77 cells
@@ -59,11 +59,6 @@ def mean_patches(lo, hi):
         foci = one_founder_foci(recs, lo, hi)
         return float(np.mean([f["patches"] for f in foci])) if foci else float("nan")
     return stat
-
-
-def paired(a: dict, b: dict) -> dict:
-    """Records of two ensembles joined by seed, for a statistic of their difference."""
-    return {s: {"seed": s, "a": a[s], "b": b[s]} for s in sorted(set(a) & set(b))}
 
 
 def difference(statistic):
