@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from experiment_tail_vein import ARM_HEADER, arm_table, figure, paired, per_cell_ratio  # noqa: E402
+from experiment_tail_vein import ARM_HEADER, arm_table, figure, per_cell_ratio  # noqa: E402
 from repro_clusters_vs_singles import N_AGG  # noqa: E402
-from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, parser,  # noqa: E402
-                          row, write_table)
+from repro_common import (default_scenario, ensemble_records, finish, flux_config, measured, out_dir, paired,  # noqa: E402
+                          parser, row, write_table)
 
 DAYS = 7.0  # days in culture (assumption)
 DISH = "dish"

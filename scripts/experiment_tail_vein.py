@@ -14,7 +14,7 @@ comparable. Each arm is an ensemble of seeds (one mouse each, the runs kept unde
 ratio is that of the counts pooled over mice, with a 95 % CI resampling whole mice of both arms, and again one
 level finer (the lung's adaptive element size halved, 12 -> 6 µm; the primary is empty here).
 
-One level finer, an aggregate mouse (~40 foci of ~3,400 cells at 6 µm) runs for hours on 2 cores, so the finer
+One level finer, an aggregate mouse (~40 foci of ~3,400 cells at 6 µm) runs ~1.5 h on this 2-core machine, so the finer
 aggregate runs inject --finer-dose of the arm's clusters: the first of them, which are the same clusters at any
 dose (each injected cluster owns row j of its stream, docs/model.md), and the same dose at the shipped
 resolution is what the finer column compares them with. The single-cell arm is run whole at both resolutions.
@@ -127,9 +127,9 @@ def main():
         p.error(f"--finer-dose: got {args.finer_dose:g}, expected a fraction in (0, 1]")
     out = out_dir(args, "tail_vein")
     target = 8.0 if args.quick else 40.0
-    arms, finer, reference, doses = {}, {}, {}, {}
+    arms, finer, reference, doses, injected = {}, {}, {}, {}, {}
     for name, size in (("aggregates", N_AGG), ("singles", 1)):
-        cells = arm_cells(args.quick, size, target)
+        cells = injected[name] = arm_cells(args.quick, size, target)
         tag, scenario = f"tailvein-{name}-{cells}", injection_scenario(args.quick, size, cells)
         if size == 1 or args.finer_dose == 1.0:
             arms[name], finer[name] = ensemble_records(args, tag, base=scenario)
@@ -142,10 +142,9 @@ def main():
             base=injection_scenario(args.quick, size, doses[name]))
     both, both_fine = paired(arms["aggregates"], arms["singles"]), paired(finer["aggregates"], finer["singles"])
     ref = paired(reference["aggregates"], reference["singles"])
-    agg_cells = arm_cells(args.quick, N_AGG, target)
-    note = ("" if doses["aggregates"] == agg_cells else
-            f"finer column: the first {doses['aggregates'] // N_AGG} of the aggregate arm's {agg_cells // N_AGG} "
-            "clusters (the same clusters) at both resolutions, single cells whole")
+    first, total = doses["aggregates"] // N_AGG, injected["aggregates"] // N_AGG
+    note = ("" if first == total else f"finer column: the first {first} of the aggregate arm's {total} clusters (the "
+            "same clusters) at both resolutions, single cells whole")
     rows = []
     for key, label in (("founders", "founders (surviving arrests)"), ("lesions", "lesions (any size)"),
                        ("foci", "foci of >= 50 cells (metastases)")):
