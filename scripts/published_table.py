@@ -47,6 +47,10 @@ def main():
              "*sites only*: the same seeds with only the sites one level finer (12 → 6 µm; the primary as shipped; "
              "run with `--finer sites`, results in `<experiment>-finer-sites/`); where it was run, *converged* "
              "gives both verdicts (every organ; sites). "
+             "Why a row is **no** (the four-sector primary's clone borders, a focus at the 50-cell threshold "
+             "in mice of a few foci, clonal patches): docs/convergence.md, 'The variants one level finer'. "
+             "The variants' finer columns are seed 1 (the default ensemble's seeds 1–2); the tail vein's finer "
+             "aggregate arm injects 1/8 of the dose, the same first clusters at both resolutions. "
              "*not run*: no finer runs for this row; "
              "*(not run)*: the experiment's ensemble was not run for this table (docs/experiments.md, "
              "'Not done yet').", "",
