@@ -31,7 +31,7 @@ meshes: install
 # organ) and the first SITES_FINER with only the sites finer (the primary as shipped; results in
 # <name>-finer-sites). The dish: 8 dishes per arm, the first ARMS_FINER finer. The tail vein: 8 mice per arm, the
 # first TAIL_VEIN_FINER finer, their aggregate arm at 1/8 of the dose (the same first clusters at both
-# resolutions: a whole finer aggregate mouse runs for hours here; experiment_tail_vein.py --finer-dose). The
+# resolutions: a whole finer aggregate mouse runs ~1.5 h here; experiment_tail_vein.py --finer-dose). The
 # controls and K14 variants and therapy: VARIANT_SEEDS / THERAPY_SEEDS mice, the first VARIANT_FINER /
 # THERAPY_FINER of them with the sites finer. Two colors and prediction, which vary the primary's mixing:
 # VARIANT_SEEDS / PREDICTION_SEEDS mice, the first VARIANT_FINER / PREDICTION_FINER at both finer levels (every
@@ -56,7 +56,8 @@ PREDICTION_GRID ?= --repeats 8 4 2 1 --exponents 4 3
 CONTROLS ?=
 REPRO_DEFAULT := repro_polyclonal experiment_lesion_sizes repro_organs
 SITES = --finer sites --finer-seeds
-# (run from scripts/) each variant script at the shipped resolution, then its first seeds with the sites finer
+# (run from scripts/) each variant script at the shipped resolution (two colors: its first seeds every organ
+# finer too), then its first seeds with the sites finer
 EXPERIMENTS = ../$(PY) experiment_tail_vein.py --finer-seeds $(TAIL_VEIN_FINER) && \
 	../$(PY) experiment_ex_vivo.py --finer-seeds $(ARMS_FINER) && \
 	for f in "--finer-seeds 0" "$(SITES) $(VARIANT_FINER)"; do \

@@ -228,7 +228,7 @@ def main(argv=None) -> int:
     except UserError as e:  # every failure a user can fix carries a one-line message
         return _error(str(e), e.exit_code)
     except KeyboardInterrupt:  # Ctrl-C before a run's own handler is in place (loading meshes, importing DOLFINx)
-        return _error(f"interrupted (SIGINT) before `{args.command}` got going; nothing to resume", 128 + signal.SIGINT)
+        return _error(f"interrupted (SIGINT) during `{args.command}`", 128 + signal.SIGINT)
     except Exception as e:  # a plugin's bug, a full disk, no memory: one line too (a run records it as failed)
         if args.debug:
             raise

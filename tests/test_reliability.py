@@ -113,7 +113,7 @@ def test_ctrl_c_while_a_run_is_set_up_is_one_line(monkeypatch, capsys, tmp_path)
     monkeypatch.setattr(pdemet.scenario, "scenario_from_toml", interrupted)
     assert cli.main(["run", str(QUICK), "--out", str(tmp_path / "run"), "--quiet"]) == 130
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "interrupted (SIGINT) before `run`" in err
+    assert err.count("\n") == 1 and "interrupted (SIGINT) during `run`" in err
     assert not (tmp_path / "run").exists()
 
 
