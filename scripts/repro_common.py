@@ -259,10 +259,8 @@ def finer_kind(records: list) -> str:
 
 def paired(a: dict, b: dict) -> dict:
     """Records of two ensembles joined by seed, for a statistic of both (a difference, a ratio of two arms);
-    each pair keeps what its finer runs refined (:func:`finer_kind`: "sites, seeding differs" if either did)."""
-    def kind(x, y):
-        return x.get("finer", False) if x.get("finer", False) == y.get("finer", False) else "sites, seeding differs"
-    return {s: {"seed": s, "a": a[s], "b": b[s], "finer": kind(a[s], b[s])} for s in sorted(set(a) & set(b))}
+    each pair keeps what its finer runs refined (:func:`finer_kind` of the two)."""
+    return {s: {"seed": s, "a": a[s], "b": b[s], "finer": finer_kind([a[s], b[s]])} for s in sorted(set(a) & set(b))}
 
 
 def relative_to(statistic, control: dict):
